@@ -1,0 +1,312 @@
+"""The dataset container: one county's records, validated, with referential and hierarchy checks.
+
+Nothing is silently dropped: :func:`load_dataset` turns every input row into either a record of
+the returned :class:`Dataset` or a :class:`DataIssue` (file, table, row, record id, field,
+reason). The hierarchy person ⊂ household ⊂ village ⊂ township ⊂ county is checked: a record
+whose parent does not exist is an issue and is left out of evaluation (and counted).
+
+A table that was not supplied at all (``None``) is *unknown*: rules that aggregate over it give
+the verdict unknown rather than "none found".
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, TypeVar
+
+import attrs
+from pydantic import ValidationError
+
+from fupin_rules.domain.models import (
+    ArchiveDocument,
+    County,
+    Household,
+    MicrocreditLoan,
+    Payment,
+    Person,
+    ProcedureStep,
+    ProjectFund,
+    Record,
+    RectificationItem,
+    Relocation,
+    Township,
+    Village,
+)
+from fupin_rules.errors import DataError
+
+__all__ = ["TABLES", "DataIssue", "Dataset", "LoadResult", "load_dataset"]
+
+R = TypeVar("R", bound=Record)
+
+#: table name -> record class, in dependency order (parents first)
+TABLES: dict[str, type[Record]] = {
+    "townships": Township,
+    "villages": Village,
+    "households": Household,
+    "persons": Person,
+    "loans": MicrocreditLoan,
+    "payments": Payment,
+    "projects": ProjectFund,
+    "documents": ArchiveDocument,
+    "procedure_steps": ProcedureStep,
+    "relocations": Relocation,
+    "rectification_items": RectificationItem,
+}
+
+#: table -> (field, parent table) references that must resolve
+REFERENCES: dict[str, tuple[tuple[str, str], ...]] = {
+    "townships": (("county_id", "county"),),
+    "villages": (("township_id", "townships"),),
+    "households": (("village_id", "villages"),),
+    "persons": (("household_id", "households"),),
+    "loans": (("household_id", "households"),),
+    "payments": (("household_id", "households"), ("person_id", "persons")),
+    "projects": (("village_id", "villages"), ("household_id", "households")),
+    "documents": (("village_id", "villages"), ("household_id", "households")),
+    "procedure_steps": (("household_id", "households"),),
+    "relocations": (("household_id", "households"),),
+    "rectification_items": (("county_id", "county"),),
+}
+
+
+@attrs.frozen
+class DataIssue:
+    """One input row that could not become a record, and why."""
+
+    source: str  # file name (or "<memory>")
+    table: str
+    row: int | None  # 1-based row within the table (header excluded); None for table-level
+    record_id: str | None
+    field: str | None
+    message: str
+    column: str | None = None  # the column header as written in the source, when it differs
+
+    def render(self) -> str:
+        """One line: ``file:table:row (id) field: message``."""
+        where = f"{self.source}:{self.table}"
+        if self.row is not None:
+            where += f":{self.row}"
+        rid = f" ({self.record_id})" if self.record_id else ""
+        fld = f" {self.field}" if self.field else ""
+        col = f" [{self.column}]" if self.column and self.column != self.field else ""
+        return f"{where}{rid}{fld}{col}: {self.message}"
+
+
+@attrs.frozen
+class Dataset:
+    """A county's validated records. Tables that were not supplied are ``None`` (unknown)."""
+
+    county: County
+    townships: tuple[Township, ...] | None = None
+    villages: tuple[Village, ...] = ()
+    households: tuple[Household, ...] = ()
+    persons: tuple[Person, ...] = ()
+    loans: tuple[MicrocreditLoan, ...] | None = None
+    payments: tuple[Payment, ...] | None = None
+    projects: tuple[ProjectFund, ...] | None = None
+    documents: tuple[ArchiveDocument, ...] | None = None
+    procedure_steps: tuple[ProcedureStep, ...] | None = None
+    relocations: tuple[Relocation, ...] | None = None
+    rectification_items: tuple[RectificationItem, ...] | None = None
+
+    def table(self, name: str) -> tuple[Record, ...] | None:
+        """A table by name (see :data:`TABLES`)."""
+        value: tuple[Record, ...] | None = getattr(self, name)
+        return value
+
+    def record_count(self) -> int:
+        """Number of records of every table, the county included."""
+        return 1 + sum(len(t) for n in TABLES if (t := self.table(n)) is not None)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict in the layout :func:`load_dataset` reads."""
+        out: dict[str, Any] = {"county": self.county.model_dump(mode="json", exclude_none=True)}
+        for name in TABLES:
+            rows = self.table(name)
+            if rows is not None:
+                out[name] = [r.model_dump(mode="json", exclude_none=True) for r in rows]
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, source: str = "<memory>") -> Dataset:
+        """Validate strictly: raise :class:`DataError` listing every problem if any row is bad."""
+        result = load_dataset(data, source=source)
+        if result.issues:
+            raise DataError([i.render() for i in result.issues])
+        return result.dataset
+
+
+@attrs.frozen
+class LoadResult:
+    """A dataset and the rows that could not become part of it."""
+
+    dataset: Dataset
+    issues: tuple[DataIssue, ...]
+    rows_in: int  # every row read, the county record included
+
+    @property
+    def accounted(self) -> bool:
+        """True when every input row is a record or an issue (the nothing-lost invariant)."""
+        return self.rows_in == self.dataset.record_count() + len(
+            {(i.table, i.row) for i in self.issues if i.row is not None}
+        )
+
+
+def _pydantic_issues(
+    exc: ValidationError, *, source: str, table: str, row: int | None, record_id: str | None
+) -> list[DataIssue]:
+    issues = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"]) or None
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden" and loc:
+            cls = TABLES.get(table, County)
+            close = difflib.get_close_matches(loc, list(cls.model_fields), n=1)
+            msg = f"unknown field {loc!r}" + (f"; did you mean {close[0]!r}?" if close else "")
+        elif "input" in err and err["type"] != "missing":
+            msg = f"{msg} (got {err['input']!r})"
+        issues.append(
+            DataIssue(
+                source=source, table=table, row=row, record_id=record_id, field=loc, message=msg
+            )
+        )
+    return issues
+
+
+def _validate_rows(
+    cls: type[R], rows: Iterable[Any], *, source: str, table: str
+) -> tuple[list[R], list[DataIssue], int]:
+    records: list[R] = []
+    issues: list[DataIssue] = []
+    n = 0
+    seen: dict[str, int] = {}
+    for n, raw in enumerate(rows, start=1):
+        rid = (
+            str(raw.get(cls.key_field))
+            if isinstance(raw, Mapping) and raw.get(cls.key_field)
+            else None
+        )
+        if not isinstance(raw, Mapping):
+            issues.append(
+                DataIssue(
+                    source, table, n, None, None, f"expected an object, got {type(raw).__name__}"
+                )
+            )
+            continue
+        try:
+            rec = cls.model_validate(raw)
+        except ValidationError as exc:
+            issues.extend(_pydantic_issues(exc, source=source, table=table, row=n, record_id=rid))
+            continue
+        key = rec.key()
+        if key in seen:
+            issues.append(
+                DataIssue(
+                    source,
+                    table,
+                    n,
+                    key,
+                    cls.key_field,
+                    f"duplicate id {key!r} (first seen in row {seen[key]})",
+                )
+            )
+            continue
+        seen[key] = n
+        records.append(rec)
+    return records, issues, n
+
+
+def load_dataset(data: Mapping[str, Any], *, source: str = "<memory>") -> LoadResult:
+    """Validate a dataset given as a dict of tables (lists of dicts); never raises for bad rows.
+
+    Layout: ``{"county": {...}, "townships": [...], "villages": [...], "households": [...],
+    "persons": [...], "loans": [...], ...}`` — see :data:`TABLES`. A missing optional table
+    (``loans``, ``documents``, ...) means "not supplied" and makes the rules that need it
+    *unknown*. Unknown top-level keys are issues too.
+    """
+    issues: list[DataIssue] = []
+    rows_in = 0
+    for key in data:
+        if key != "county" and key not in TABLES:
+            close = difflib.get_close_matches(key, [*TABLES, "county"], n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            issues.append(DataIssue(source, key, None, None, None, f"unknown table {key!r}{hint}"))
+    raw_county = data.get("county")
+    rows_in += 1
+    try:
+        if not isinstance(raw_county, Mapping):
+            raise TypeError
+        county = County.model_validate(raw_county)
+    except (ValidationError, TypeError) as exc:
+        if isinstance(exc, ValidationError):
+            issues.extend(
+                _pydantic_issues(exc, source=source, table="county", row=1, record_id=None)
+            )
+        else:
+            issues.append(DataIssue(source, "county", 1, None, None, "a county record is required"))
+        raise DataError([i.render() for i in issues]) from None
+
+    tables: dict[str, list[Record] | None] = {}
+    row_of: dict[tuple[str, str], int] = {}
+    for name, cls in TABLES.items():
+        raw = data.get(name)
+        if raw is None:
+            tables[name] = None
+            continue
+        if not isinstance(raw, Sequence) or isinstance(raw, str | bytes):
+            issues.append(DataIssue(source, name, None, None, None, "expected a list of records"))
+            tables[name] = None
+            continue
+        recs, bad, n = _validate_rows(cls, raw, source=source, table=name)
+        rows_in += n
+        issues.extend(bad)
+        for idx, raw_row in enumerate(raw, start=1):
+            if isinstance(raw_row, Mapping) and raw_row.get(cls.key_field):
+                row_of.setdefault((name, str(raw_row[cls.key_field])), idx)
+        tables[name] = list(recs)
+
+    # Referential and hierarchy checks, parents first, so an orphan's children are orphans too.
+    keys: dict[str, set[str]] = {"county": {county.county_id}}
+    for name in TABLES:
+        recs2 = tables[name]
+        if recs2 is None:
+            keys[name] = set()
+            continue
+        kept: list[Record] = []
+        for rec in recs2:
+            problem = None
+            for fld, parent in REFERENCES[name]:
+                ref = getattr(rec, fld)
+                if ref is None:
+                    continue
+                if parent == "townships" and tables["townships"] is None:
+                    continue  # townships not supplied: the village's township is unknown
+                if ref not in keys[parent]:
+                    problem = (fld, f"{fld}={ref!r} does not exist in {parent}")
+                    break
+            if problem:
+                issues.append(
+                    DataIssue(
+                        source,
+                        name,
+                        row_of.get((name, rec.key())),
+                        rec.key(),
+                        problem[0],
+                        f"orphan record: {problem[1]} (层级关系不成立)",
+                    )
+                )
+                continue
+            kept.append(rec)
+        tables[name] = kept
+        keys[name] = {r.key() for r in kept}
+
+    required = {"villages", "households", "persons"}
+    dataset = Dataset(
+        county=county,
+        **{  # type: ignore[arg-type]
+            n: (tuple(v) if v is not None else (() if n in required else None))
+            for n, v in tables.items()
+        },
+    )
+    return LoadResult(dataset=dataset, issues=tuple(issues), rows_in=rows_in)
