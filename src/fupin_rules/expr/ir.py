@@ -1,0 +1,313 @@
+"""The immutable intermediate form (IR) of expressions: frozen, slotted, hashable attrs nodes.
+
+Every node carries a ``span`` (its position in the expression text) that is excluded from
+equality and hashing, so ``parse(to_source(e)) == e``. Nodes are built by :func:`parse`; build
+them by hand only in tests and tools. Use :func:`walk` to visit a tree and :func:`free_paths`,
+:func:`params_used` and :func:`catalogues_used` for dependency analysis (the schema-aware
+:func:`fupin_rules.expr.referenced_fields` lives in ``checker.py``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator
+from fractions import Fraction
+from typing import Final
+
+import attrs
+
+__all__ = [
+    "AGGREGATES",
+    "ARITHMETIC_OPS",
+    "CALLS",
+    "COMPARE_OPS",
+    "KEYWORDS",
+    "Aggregate",
+    "Binary",
+    "BoolOp",
+    "Call",
+    "Catalogue",
+    "Compare",
+    "DateLiteral",
+    "Expr",
+    "ListExpr",
+    "Literal",
+    "Not",
+    "On",
+    "Param",
+    "Path",
+    "Span",
+    "Unary",
+    "catalogues_used",
+    "children",
+    "free_paths",
+    "params_used",
+    "walk",
+]
+
+KEYWORDS: Final = frozenset({"and", "or", "not", "in", "true", "false", "on"})
+#: aggregate name -> (needs a value/condition argument, accepts a filter argument)
+AGGREGATES: Final = {
+    "count": (False, True),
+    "sum": (True, True),
+    "min": (True, True),
+    "max": (True, True),
+    "share": (True, True),
+    "all": (True, False),
+    "any": (True, False),
+}
+#: plain function name -> number of arguments
+CALLS: Final = {"known": 1, "coalesce": 2, "year": 1, "abs": 1}
+COMPARE_OPS: Final = ("==", "!=", "<", "<=", ">", ">=", "in", "not in")
+ARITHMETIC_OPS: Final = ("+", "-", "*", "/")
+NAME_RE: Final = re.compile(r"[a-z_][a-z0-9_]*\Z")
+
+
+@attrs.frozen
+class Span:
+    """Where a node is in the expression text: 1-based line/column, and character offsets."""
+
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    start: int
+    end: int
+
+
+@attrs.frozen
+class Expr:
+    """Base class of every IR node; ``span`` is ``None`` for nodes built by hand."""
+
+    span: Span | None = attrs.field(default=None, eq=False, repr=False, kw_only=True)
+
+
+def _typed(value: object) -> tuple[str, object]:
+    # Fraction(1) == True in Python; the type keeps number and bool literals apart.
+    return (type(value).__name__, value)
+
+
+def _check_literal(_inst: object, _attr: object, value: Fraction | str | bool) -> None:
+    if isinstance(value, bool | str):
+        return
+    if not isinstance(value, Fraction):
+        raise TypeError(f"Literal value must be Fraction, str or bool, not {type(value).__name__}")
+    den = value.denominator
+    for p in (2, 5):
+        while den % p == 0:
+            den //= p
+    if value < 0 or den != 1:
+        raise ValueError(
+            f"Literal number {value} has no canonical text: literals are non-negative finite "
+            "decimals; write -x as Unary('-', ...) and 1/3 as Binary('/', ...)"
+        )
+
+
+@attrs.frozen
+class Literal(Expr):
+    """A number (``Fraction``, non-negative finite decimal), string or boolean constant."""
+
+    value: Fraction | str | bool = attrs.field(eq=_typed, validator=_check_literal)
+
+
+@attrs.frozen
+class DateLiteral(Expr):
+    """``date("2017-09-01")``."""
+
+    value: dt.date
+
+
+@attrs.frozen
+class ListExpr(Expr):
+    """``[a, b, ...]``."""
+
+    items: tuple[Expr, ...]
+
+
+def _check_names(_inst: object, _attr: object, names: tuple[str, ...]) -> None:
+    if not names:
+        raise ValueError("a Path needs at least one name")
+    for n in names:
+        if not NAME_RE.match(n) or n in KEYWORDS:
+            raise ValueError(f"{n!r} is not a valid name ([a-z_][a-z0-9_]*, not a keyword)")
+
+
+@attrs.frozen
+class Path(Expr):
+    """``a.b.c``: parent links then a field (or a collection, as an aggregate's first argument)."""
+
+    names: tuple[str, ...] = attrs.field(validator=_check_names)
+
+    @property
+    def dotted(self) -> str:
+        """The path as written, e.g. ``household.village.name``."""
+        return ".".join(self.names)
+
+
+@attrs.frozen
+class On(Expr):
+    """``on``: the as-of date of the query."""
+
+
+@attrs.frozen
+class Param(Expr):
+    """``param("name")``: a dated parameter resolved at ``on``."""
+
+    name: str
+
+
+@attrs.frozen
+class Catalogue(Expr):
+    """``catalogue("name")``: the catalogue's codes (a list of strings)."""
+
+    name: str
+
+
+@attrs.frozen
+class Unary(Expr):
+    """``-operand`` (``op`` is always ``"-"``)."""
+
+    op: str
+    operand: Expr
+
+
+@attrs.frozen
+class Binary(Expr):
+    """Arithmetic: ``left op right`` with ``op`` one of ``+ - * /``."""
+
+    op: str = attrs.field(validator=attrs.validators.in_(ARITHMETIC_OPS))
+    left: Expr
+    right: Expr
+
+
+@attrs.frozen
+class Compare(Expr):
+    """``left op right`` with ``op`` one of ``== != < <= > >= in``, ``not in``."""
+
+    op: str = attrs.field(validator=attrs.validators.in_(COMPARE_OPS))
+    left: Expr
+    right: Expr
+
+
+def _check_operands(_inst: object, _attr: object, operands: tuple[Expr, ...]) -> None:
+    if len(operands) < 2:
+        raise ValueError("a BoolOp needs at least two operands")
+
+
+@attrs.frozen
+class BoolOp(Expr):
+    """``a and b and ...`` / ``a or b or ...`` (a flat chain of two or more operands)."""
+
+    op: str = attrs.field(validator=attrs.validators.in_(("and", "or")))
+    operands: tuple[Expr, ...] = attrs.field(validator=_check_operands)
+
+
+@attrs.frozen
+class Not(Expr):
+    """``not operand``."""
+
+    operand: Expr
+
+
+def _check_aggregate(inst: Aggregate, _attr: object, _value: Expr | None) -> None:
+    shape = AGGREGATES.get(inst.func)
+    if shape is None:
+        raise ValueError(f"unknown aggregate {inst.func!r}")
+    needs_value, takes_filter = shape
+    if needs_value != (inst.value is not None):
+        raise ValueError(f"{inst.func}() {'needs' if needs_value else 'takes no'} value argument")
+    if not takes_filter and inst.filter is not None:
+        raise ValueError(f"{inst.func}() takes no filter")
+
+
+@attrs.frozen
+class Aggregate(Expr):
+    """``func(collection, value, filter)`` over the children of a collection.
+
+    ``value`` is the summed/compared value (``sum``/``min``/``max``) or the condition
+    (``share``/``all``/``any``); it is ``None`` for ``count``. ``filter`` is optional.
+    ``value`` and ``filter`` are evaluated in the child's scope.
+    """
+
+    func: str
+    collection: Path
+    value: Expr | None = None
+    filter: Expr | None = attrs.field(default=None, validator=_check_aggregate)
+
+
+def _check_call(inst: Call, _attr: object, args: tuple[Expr, ...]) -> None:
+    arity = CALLS.get(inst.func)
+    if arity is None:
+        raise ValueError(f"unknown function {inst.func!r}")
+    if len(args) != arity:
+        raise ValueError(f"{inst.func}() takes {arity} argument(s), got {len(args)}")
+
+
+@attrs.frozen
+class Call(Expr):
+    """``known(x)``, ``coalesce(a, b)``, ``year(d)``, ``abs(x)``."""
+
+    func: str
+    args: tuple[Expr, ...] = attrs.field(validator=_check_call)
+
+
+def children(expr: Expr) -> tuple[Expr, ...]:
+    """The direct sub-expressions of ``expr``, in source order."""
+    if isinstance(expr, ListExpr):
+        return expr.items
+    if isinstance(expr, Unary | Not):
+        return (expr.operand,)
+    if isinstance(expr, Binary | Compare):
+        return (expr.left, expr.right)
+    if isinstance(expr, BoolOp):
+        return expr.operands
+    if isinstance(expr, Call):
+        return expr.args
+    if isinstance(expr, Aggregate):
+        parts: list[Expr] = [expr.collection]
+        if expr.value is not None:
+            parts.append(expr.value)
+        if expr.filter is not None:
+            parts.append(expr.filter)
+        return tuple(parts)
+    return ()
+
+
+def walk(expr: Expr) -> Iterator[Expr]:
+    """Every node of the tree, pre-order (a node before its children), in source order."""
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        yield node
+        stack.extend(reversed(children(node)))
+
+
+def free_paths(expr: Expr) -> frozenset[tuple[str, ...]]:
+    """The paths read in the scope of the subject itself.
+
+    Includes aggregates' collection paths; excludes paths inside an aggregate's value or filter
+    (they start at the child). Use :func:`fupin_rules.expr.referenced_fields` to resolve paths,
+    including those in child scopes, to ``(entity_kind, field)`` pairs.
+    """
+    found: set[tuple[str, ...]] = set()
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Path):
+            found.add(node.names)
+        elif isinstance(node, Aggregate):
+            found.add(node.collection.names)
+        else:
+            stack.extend(children(node))
+    return frozenset(found)
+
+
+def params_used(expr: Expr) -> frozenset[str]:
+    """The names of every ``param("...")`` in the tree (in any scope)."""
+    return frozenset(n.name for n in walk(expr) if isinstance(n, Param))
+
+
+def catalogues_used(expr: Expr) -> frozenset[str]:
+    """The names of every ``catalogue("...")`` in the tree (in any scope)."""
+    return frozenset(n.name for n in walk(expr) if isinstance(n, Catalogue))
