@@ -7,6 +7,7 @@ See ``docs/design/expression-language.md`` for the contract. Typical use::
     value = evaluate(expr, subject, env, trace)
 """
 
+from fupin_rules.expr.checker import check, referenced_fields
 from fupin_rules.expr.ir import (
     Aggregate,
     Binary,
@@ -77,9 +78,11 @@ __all__ = [
     "Type",
     "Unary",
     "catalogues_used",
+    "check",
     "free_paths",
     "params_used",
     "parse",
+    "referenced_fields",
     "to_source",
     "walk",
 ]
