@@ -1,0 +1,628 @@
+"""The per-case interpreter: ``evaluate(expr, subject, env, trace=None) -> value``.
+
+Expressions are compiled once into nested Python closures (:func:`compile_expr`), cached per
+IR node, so an evaluation does no dispatch on node types. Semantics follow the contract:
+Kleene logic, ``UNKNOWN`` propagation, interval aggregates, division by zero -> ``UNKNOWN``.
+Expressions are assumed to have passed :func:`fupin_rules.expr.check`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import operator
+from collections.abc import Callable, Sequence
+from fractions import Fraction
+from typing import Any, TypeAlias
+
+from fupin_rules.expr.ir import (
+    Aggregate,
+    Binary,
+    BoolOp,
+    Call,
+    Catalogue,
+    Compare,
+    DateLiteral,
+    Expr,
+    ListExpr,
+    Literal,
+    Not,
+    On,
+    Param,
+    Path,
+    Unary,
+)
+from fupin_rules.expr.printer import to_source
+from fupin_rules.expr.runtime import Environment, Subject
+from fupin_rules.expr.trace import AggregateRead, ChildTrace, FieldRead, ParamRead, Trace, Undefined
+from fupin_rules.expr.values import UNKNOWN, Interval, Truth, interval_abs, to_value
+
+__all__ = ["Compiled", "compile_expr", "evaluate"]
+
+#: a compiled expression: ``fn(subject, env, trace) -> value``
+Compiled: TypeAlias = Callable[[Subject, Environment, Trace | None], Any]
+
+_CACHE: dict[int, tuple[Expr, Compiled]] = {}
+_CACHE_LIMIT = 8192
+_ZERO = Fraction(0)
+
+
+def evaluate(expr: Expr, subject: Subject, env: Environment, trace: Trace | None = None) -> Any:
+    """The value of ``expr`` for ``subject`` on ``env.on``; reads are recorded in ``trace``.
+
+    Returns a ``Fraction``, ``str``, ``bool``, ``date``, ``tuple``, :class:`Interval` or
+    ``UNKNOWN``. Raises ``TypeError`` for input values of an unusable type (e.g. ``float``).
+    """
+    entry = _CACHE.get(id(expr))
+    if entry is None or entry[0] is not expr:
+        if len(_CACHE) >= _CACHE_LIMIT:
+            _CACHE.clear()
+        entry = (expr, compile_expr(expr))
+        _CACHE[id(expr)] = entry  # holding expr keeps its id from being reused
+    return entry[1](subject, env, trace)
+
+
+def compile_expr(expr: Expr) -> Compiled:
+    """Compile ``expr`` into a closure ``fn(subject, env, trace)`` (see :func:`evaluate`)."""
+    compiler = _COMPILERS.get(type(expr))
+    if compiler is None:
+        raise TypeError(f"not an expression node: {expr!r}")
+    return compiler(expr)
+
+
+# --- leaves -----------------------------------------------------------------------------------
+
+
+def _literal(node: Literal | DateLiteral) -> Compiled:
+    value = node.value
+
+    def run(s: Subject, e: Environment, t: Trace | None) -> Any:
+        return value
+
+    return run
+
+
+def _on(node: On) -> Compiled:
+    def run(s: Subject, e: Environment, t: Trace | None) -> Any:
+        return e.on
+
+    return run
+
+
+def _param(node: Param) -> Compiled:
+    name = node.name
+
+    def run(s: Subject, e: Environment, t: Trace | None) -> Any:
+        resolved = e.param(name)
+        if resolved is None:
+            if t is not None:
+                t.record(ParamRead(name, UNKNOWN, None, None))
+            return UNKNOWN
+        value = to_value(resolved.value)
+        if t is not None:
+            t.record(ParamRead(name, value, resolved.start, resolved.end))
+        return value
+
+    return run
+
+
+def _catalogue(node: Catalogue) -> Compiled:
+    name = node.name
+
+    def run(s: Subject, e: Environment, t: Trace | None) -> Any:
+        return tuple(e.catalogue(name))
+
+    return run
+
+
+def _walk_parents(s: Subject | None, links: tuple[str, ...]) -> Subject | None:
+    for link in links:
+        if s is None:
+            return None
+        s = s.parent(link)
+    return s
+
+
+def _path(node: Path) -> Compiled:
+    names = node.names
+    field = names[-1]
+    links = names[:-1]
+    if not links:
+
+        def run_local(s: Subject, e: Environment, t: Trace | None) -> Any:
+            value = to_value(s.value(field))
+            if t is not None:
+                t.record(FieldRead(s.kind, s.key, names, value))
+            return value
+
+        return run_local
+
+    def run(s: Subject, e: Environment, t: Trace | None) -> Any:
+        owner = _walk_parents(s, links)
+        value = UNKNOWN if owner is None else to_value(owner.value(field))
+        if t is not None:
+            t.record(FieldRead(s.kind, s.key, names, value))
+        return value
+
+    return run
+
+
+def _list(node: ListExpr) -> Compiled:
+    if all(isinstance(i, Literal) for i in node.items):
+        constant = tuple(i.value for i in node.items if isinstance(i, Literal))
+        return lambda s, e, t: constant
+    parts = tuple(compile_expr(i) for i in node.items)
+
+    def run(s: Subject, e: Environment, t: Trace | None) -> Any:
+        return tuple(p(s, e, t) for p in parts)
+
+    return run
+
+
+# --- arithmetic -------------------------------------------------------------------------------
+
+
+def _bounds(x: Fraction | Interval) -> tuple[Fraction, Fraction, int]:
+    if isinstance(x, Interval):
+        return x.lo, x.hi, x.missing
+    return x, x, 0
+
+
+def _interval(lo: Fraction, hi: Fraction, missing: int) -> Fraction | Interval:
+    return lo if lo == hi else Interval(lo, hi, missing)
+
+
+def _days(n: Fraction) -> dt.timedelta:
+    # whole days only; a fractional count of days is rounded down
+    return dt.timedelta(days=math.floor(n))
+
+
+def _arith_slow(op: str, a: Any, b: Any) -> Any:
+    """Arithmetic with intervals or dates (the fast path handles two Fractions)."""
+    if isinstance(a, dt.date) or isinstance(b, dt.date):
+        if isinstance(a, Interval) or isinstance(b, Interval):
+            return UNKNOWN
+        if op == "+":
+            return a + _days(b) if isinstance(a, dt.date) else b + _days(a)
+        if isinstance(b, dt.date):
+            return Fraction((a - b).days)
+        return a - _days(b)
+    alo, ahi, am = _bounds(a)
+    blo, bhi, bm = _bounds(b)
+    missing = am + bm
+    if op == "+":
+        return _interval(alo + blo, ahi + bhi, missing)
+    if op == "-":
+        return _interval(alo - bhi, ahi - blo, missing)
+    if op == "/":
+        if blo <= 0 <= bhi:
+            return UNKNOWN
+        blo, bhi = 1 / bhi, 1 / blo
+    products = (alo * blo, alo * bhi, ahi * blo, ahi * bhi)
+    return _interval(min(products), max(products), missing)
+
+
+def _binary(node: Binary) -> Compiled:
+    left = compile_expr(node.left)
+    right = compile_expr(node.right)
+    op = node.op
+    if op == "/":
+        source = to_source(node)
+
+        def divide(s: Subject, e: Environment, t: Trace | None) -> Any:
+            a = left(s, e, t)
+            b = right(s, e, t)
+            if a is UNKNOWN or b is UNKNOWN:
+                return UNKNOWN
+            if type(a) is Fraction and type(b) is Fraction and b:
+                return a / b
+            result = _arith_slow(op, a, b)
+            if result is UNKNOWN and t is not None:
+                reason = "division by zero" if b == 0 else "division by a range containing zero"
+                t.record(Undefined(source, reason))
+            return result
+
+        return divide
+
+    fast = {"+": operator.add, "-": operator.sub, "*": operator.mul}[op]
+
+    def run(s: Subject, e: Environment, t: Trace | None) -> Any:
+        a = left(s, e, t)
+        b = right(s, e, t)
+        if a is UNKNOWN or b is UNKNOWN:
+            return UNKNOWN
+        if type(a) is Fraction and type(b) is Fraction:
+            return fast(a, b)
+        return _arith_slow(op, a, b)
+
+    return run
+
+
+def _unary(node: Unary) -> Compiled:
+    operand = compile_expr(node.operand)
+
+    def run(s: Subject, e: Environment, t: Trace | None) -> Any:
+        a = operand(s, e, t)
+        if a is UNKNOWN:
+            return UNKNOWN
+        if isinstance(a, Interval):
+            return Interval(-a.hi, -a.lo, a.missing)
+        return -a
+
+    return run
+
+
+# --- comparison and logic ---------------------------------------------------------------------
+
+_ORDER = {
+    "==": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
+
+
+def _compare_intervals(op: str, a: Any, b: Any) -> Truth:
+    """Compare where at least one side is an Interval: decided only if every point agrees."""
+    alo, ahi, _ = _bounds(a)
+    blo, bhi, _ = _bounds(b)
+    if op in ("==", "!="):
+        if ahi < blo or bhi < alo:
+            equal: Truth = False
+        elif alo == ahi == blo == bhi:
+            equal = True
+        else:
+            return UNKNOWN
+        return equal if op == "==" else not equal
+    if op == "<":
+        return True if ahi < blo else False if alo >= bhi else UNKNOWN
+    if op == "<=":
+        return True if ahi <= blo else False if alo > bhi else UNKNOWN
+    if op == ">":
+        return True if alo > bhi else False if ahi <= blo else UNKNOWN
+    return True if alo >= bhi else False if ahi < blo else UNKNOWN
+
+
+def _unknown_in(a: object, b: object) -> bool:
+    return a is UNKNOWN or b is UNKNOWN
+
+
+def _equal(a: Any, b: Any) -> Truth:
+    if _unknown_in(a, b):
+        return UNKNOWN
+    if isinstance(a, Interval) or isinstance(b, Interval):
+        return _compare_intervals("==", a, b)
+    return bool(a == b)
+
+
+def _member(a: Any, items: Any) -> Truth:
+    if _unknown_in(a, items):
+        return UNKNOWN
+    result: Truth = False
+    for item in items:
+        found = _equal(a, item)
+        if found is True:
+            return True
+        if found is UNKNOWN:
+            result = UNKNOWN
+    return result
+
+
+def _compare(node: Compare) -> Compiled:
+    left = compile_expr(node.left)
+    right = compile_expr(node.right)
+    op = node.op
+    if op in ("in", "not in"):
+        negate = op == "not in"
+
+        def member(s: Subject, e: Environment, t: Trace | None) -> Any:
+            found = _member(left(s, e, t), right(s, e, t))
+            if negate and found is not UNKNOWN:
+                return not found
+            return found
+
+        return member
+
+    fn = _ORDER[op]
+
+    def run(s: Subject, e: Environment, t: Trace | None) -> Any:
+        a = left(s, e, t)
+        b = right(s, e, t)
+        if a is UNKNOWN or b is UNKNOWN:
+            return UNKNOWN
+        if isinstance(a, Interval) or isinstance(b, Interval):
+            return _compare_intervals(op, a, b)
+        return bool(fn(a, b))
+
+    return run
+
+
+def _bool_op(node: BoolOp) -> Compiled:
+    parts = tuple(compile_expr(o) for o in node.operands)
+    if node.op == "and":
+
+        def conj(s: Subject, e: Environment, t: Trace | None) -> Any:
+            result: Truth = True
+            for p in parts:
+                v = p(s, e, t)
+                if v is False:
+                    return False
+                if v is UNKNOWN:
+                    result = UNKNOWN
+            return result
+
+        return conj
+
+    def disj(s: Subject, e: Environment, t: Trace | None) -> Any:
+        result: Truth = False
+        for p in parts:
+            v = p(s, e, t)
+            if v is True:
+                return True
+            if v is UNKNOWN:
+                result = UNKNOWN
+        return result
+
+    return disj
+
+
+def _not(node: Not) -> Compiled:
+    operand = compile_expr(node.operand)
+
+    def run(s: Subject, e: Environment, t: Trace | None) -> Any:
+        v = operand(s, e, t)
+        return UNKNOWN if v is UNKNOWN else not v
+
+    return run
+
+
+# --- calls ------------------------------------------------------------------------------------
+
+
+def _call(node: Call) -> Compiled:
+    args = tuple(compile_expr(a) for a in node.args)
+    func = node.func
+    first = args[0]
+    if func == "known":
+
+        def known(s: Subject, e: Environment, t: Trace | None) -> Any:
+            return first(s, e, t) is not UNKNOWN
+
+        return known
+    if func == "coalesce":
+        second = args[1]
+
+        def coalesce(s: Subject, e: Environment, t: Trace | None) -> Any:
+            v = first(s, e, t)
+            return second(s, e, t) if v is UNKNOWN else v
+
+        return coalesce
+    if func == "year":
+
+        def year(s: Subject, e: Environment, t: Trace | None) -> Any:
+            v = first(s, e, t)
+            return UNKNOWN if v is UNKNOWN else Fraction(v.year)
+
+        return year
+
+    def absolute(s: Subject, e: Environment, t: Trace | None) -> Any:
+        v = first(s, e, t)
+        if v is UNKNOWN:
+            return UNKNOWN
+        return interval_abs(v) if isinstance(v, Interval) else abs(v)
+
+    return absolute
+
+
+# --- aggregates -------------------------------------------------------------------------------
+
+_Reducer: TypeAlias = Callable[[Sequence[Subject], Environment, Trace | None], tuple[Any, int]]
+
+
+def _truth_of(fn: Compiled | None, s: Subject, e: Environment, t: Trace | None) -> Truth:
+    if fn is None:
+        return True
+    v = fn(s, e, t)
+    return UNKNOWN if v is UNKNOWN else bool(v)
+
+
+def _count(value: Compiled | None, filt: Compiled | None) -> _Reducer:
+    def reduce(kids: Sequence[Subject], e: Environment, t: Trace | None) -> tuple[Any, int]:
+        if filt is None:
+            return Fraction(len(kids)), 0
+        sure = maybe = 0
+        for c in kids:
+            f = filt(c, e, t)
+            if f is True:
+                sure += 1
+            elif f is UNKNOWN:
+                maybe += 1
+        if maybe == 0:
+            return Fraction(sure), 0
+        return Interval(Fraction(sure), Fraction(sure + maybe), maybe), maybe
+
+    return reduce
+
+
+def _sum(value: Compiled | None, filt: Compiled | None) -> _Reducer:
+    assert value is not None
+
+    def reduce(kids: Sequence[Subject], e: Environment, t: Trace | None) -> tuple[Any, int]:
+        lo = hi = Fraction(0)
+        missing = 0
+        unbounded = False
+        for c in kids:
+            f = _truth_of(filt, c, e, t)
+            if f is False:
+                continue
+            v = value(c, e, t)
+            if v is UNKNOWN:
+                missing += 1
+                unbounded = True
+                continue
+            vlo, vhi, vm = _bounds(v)
+            if f is True:
+                lo += vlo
+                hi += vhi
+                missing += 1 if vm else 0
+            else:  # the child may or may not count
+                lo += min(vlo, _ZERO)
+                hi += max(vhi, _ZERO)
+                missing += 1
+        if unbounded:
+            return UNKNOWN, missing
+        return _interval(lo, hi, missing), missing
+
+    return reduce
+
+
+def _extremum(pick: Callable[..., Any], value: Compiled | None, filt: Compiled | None) -> _Reducer:
+    assert value is not None
+    is_min = pick is min
+
+    def reduce(kids: Sequence[Subject], e: Environment, t: Trace | None) -> tuple[Any, int]:
+        sure: list[Any] = []
+        maybe: list[Any] = []
+        missing = 0
+        unbounded = False
+        for c in kids:
+            f = _truth_of(filt, c, e, t)
+            if f is False:
+                continue
+            v = value(c, e, t)
+            if v is UNKNOWN or isinstance(v, Interval):
+                missing += 1
+                unbounded = True
+            elif f is True:
+                sure.append(v)
+            else:
+                missing += 1
+                maybe.append(v)
+        if unbounded or not sure:
+            return UNKNOWN, missing
+        best = pick(sure)
+        if not maybe:
+            return best, missing
+        extreme = pick(best, pick(maybe))
+        if extreme == best:
+            return best, missing
+        if isinstance(best, dt.date):
+            return UNKNOWN, missing
+        return (
+            Interval(extreme, best, missing) if is_min else Interval(best, extreme, missing)
+        ), missing
+
+    return reduce
+
+
+def _share(value: Compiled | None, filt: Compiled | None) -> _Reducer:
+    assert value is not None
+
+    def reduce(kids: Sequence[Subject], e: Environment, t: Trace | None) -> tuple[Any, int]:
+        # in: a numerator and denominator; out: denominator only; optional_*: only if the
+        # unknown filter is true; maybe: the condition is unknown (numerator or not)
+        num = den = optional_in = optional_out = optional_maybe = maybe = 0
+        for c in kids:
+            f = _truth_of(filt, c, e, t)
+            if f is False:
+                continue
+            v = value(c, e, t)
+            if f is True:
+                den += 1
+                if v is True:
+                    num += 1
+                elif v is UNKNOWN:
+                    maybe += 1
+            elif v is True:
+                optional_in += 1
+            elif v is False:
+                optional_out += 1
+            else:
+                optional_maybe += 1
+        missing = maybe + optional_in + optional_out + optional_maybe
+        if den == 0:  # the denominator is zero or may be
+            return UNKNOWN, missing
+        if missing == 0:
+            return Fraction(num, den), 0
+        lo = Fraction(num, den + optional_out + optional_maybe)
+        hi = Fraction(
+            num + maybe + optional_in + optional_maybe, den + optional_in + optional_maybe
+        )
+        return _interval(lo, hi, missing), missing
+
+    return reduce
+
+
+def _kleene(is_all: bool, value: Compiled | None, filt: Compiled | None) -> _Reducer:
+    assert value is not None
+    decisive = not is_all  # all: a False decides; any: a True decides
+
+    def reduce(kids: Sequence[Subject], e: Environment, t: Trace | None) -> tuple[Any, int]:
+        missing = 0
+        decided = False
+        for c in kids:
+            v = value(c, e, t)
+            if v is UNKNOWN:
+                missing += 1
+            elif v is decisive:
+                decided = True
+        if decided:
+            return decisive, missing
+        return (UNKNOWN if missing else not decisive), missing
+
+    return reduce
+
+
+_REDUCERS: dict[str, Callable[[Compiled | None, Compiled | None], _Reducer]] = {
+    "count": _count,
+    "sum": _sum,
+    "min": lambda v, f: _extremum(min, v, f),
+    "max": lambda v, f: _extremum(max, v, f),
+    "share": _share,
+    "all": lambda v, f: _kleene(True, v, f),
+    "any": lambda v, f: _kleene(False, v, f),
+}
+
+
+def _aggregate(node: Aggregate) -> Compiled:
+    links = node.collection.names[:-1]
+    collection = node.collection.names[-1]
+    value = compile_expr(node.value) if node.value is not None else None
+    filt = compile_expr(node.filter) if node.filter is not None else None
+    reduce = _REDUCERS[node.func](value, filt)
+    source = to_source(node)
+
+    def run(s: Subject, e: Environment, t: Trace | None) -> Any:
+        owner = _walk_parents(s, links)
+        kids = None if owner is None else owner.children(collection)
+        if kids is None:
+            if t is not None:
+                t.record(AggregateRead(source, UNKNOWN, None, 0))
+            return UNKNOWN
+        if t is None:
+            return reduce(kids, e, None)[0]
+        result, missing = reduce(kids, e, ChildTrace(t))
+        t.record(AggregateRead(source, result, len(kids), missing))
+        return result
+
+    return run
+
+
+_COMPILERS: dict[type[Expr], Callable[[Any], Compiled]] = {
+    Literal: _literal,
+    DateLiteral: _literal,
+    On: _on,
+    Param: _param,
+    Catalogue: _catalogue,
+    Path: _path,
+    ListExpr: _list,
+    Binary: _binary,
+    Unary: _unary,
+    Compare: _compare,
+    BoolOp: _bool_op,
+    Not: _not,
+    Call: _call,
+    Aggregate: _aggregate,
+}
