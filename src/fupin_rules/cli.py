@@ -1,0 +1,276 @@
+"""The ``fupin-rules`` command line.
+
+Exit codes (for scripts): 0 the command completed; 1 problems were found and
+``--fail-on-problems`` was given (or cases failed in ``test``); 2 bad usage, input or policy
+(nothing was evaluated); 3 the run completed but some units failed (see ``unit_errors``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from fupin_rules.errors import FupinRulesError
+
+app = typer.Typer(
+    name="fupin-rules",
+    help="Poverty-alleviation (扶贫) policy checks: eligibility, compliance, problem lists (问题清单).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+EXIT_OK, EXIT_PROBLEMS, EXIT_INPUT, EXIT_UNIT_ERRORS = 0, 1, 2, 3
+DEFAULT_POLICY = "county_2017"
+DEFAULT_ON = "2017-12-31"
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not a date YYYY-MM-DD") from None
+
+
+def sample_data_path() -> Path:
+    """The bundled sample county (the default input of ``check``)."""
+    return Path(str(resources.files("fupin_rules") / "data" / "sample_county.json"))
+
+
+def _fail(message: str, code: int = EXIT_INPUT) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+@app.command()
+def check(
+    data: Annotated[
+        Path | None,
+        typer.Argument(
+            help="Dataset: JSON file, CSV/Parquet folder or .xlsx. Default: the bundled sample county."
+        ),
+    ] = None,
+    policy: Annotated[
+        str, typer.Option("--policy", "-p", help="Installed policy name[@version] or folder.")
+    ] = DEFAULT_POLICY,
+    on: Annotated[str, typer.Option(help="As-of date YYYY-MM-DD.")] = DEFAULT_ON,
+    engine: Annotated[str, typer.Option(help="auto | inference | reference | batch")] = "auto",
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write the JSON report here.")
+    ] = None,
+    excel: Annotated[
+        Path | None, typer.Option(help="Write the Excel problem list (问题清单) here.")
+    ] = None,
+    html: Annotated[
+        Path | None, typer.Option(help="Write the self-contained HTML report here.")
+    ] = None,
+    lang: Annotated[str, typer.Option(help="zh | en")] = "zh",
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
+    fail_on_problems: Annotated[
+        bool, typer.Option(help="Exit 1 when problems were found.")
+    ] = False,
+) -> None:
+    """Run the whole dataset through a policy (回头看) and report the problems found."""
+    from fupin_rules.api import evaluate, load_data
+    from fupin_rules.reports.json_report import summary, to_json_text
+
+    as_of = _date(on)
+    path = data or sample_data_path()
+    try:
+        loaded = load_data(path)
+        if engine == "batch":
+            from fupin_rules.batch import evaluate_batch
+
+            ev = evaluate_batch(policy, loaded, as_of)
+        else:
+            ev = evaluate(policy, loaded, as_of, engine=engine)
+    except FupinRulesError as exc:
+        _fail(str(exc))
+        return
+    if out:
+        out.write_text(to_json_text(ev), encoding="utf-8")
+    if excel:
+        from fupin_rules.reports.excel import write_problem_list
+
+        write_problem_list(ev, excel)
+    if html:
+        from fupin_rules.reports.html import write_html_report
+
+        write_html_report(ev, html)
+    if not quiet:
+        s = summary(ev)
+        typer.echo(
+            f"{ev.policy_id} {ev.policy_version} ({ev.policy_hash[:12]}) as of {ev.on} on {path.name}, engine {ev.engine}"
+        )
+        typer.echo(
+            f"findings {s['findings']}: pass {s['by_verdict']['pass']}, fail {s['by_verdict']['fail']}, "
+            f"unknown {s['by_verdict']['unknown']}; problems (问题) {s['problems']}; "
+            f"rejected rows {s['rejected_rows']}; unit errors {s['unit_errors']}"
+        )
+        from fupin_rules.findings.render import explain
+
+        for f in ev.problems()[:5]:
+            typer.echo("")
+            typer.echo(explain(f, lang))
+        if len(ev.problems()) > 5:
+            typer.echo(
+                f"\n... {len(ev.problems()) - 5} more problems"
+                + (f" in {out}" if out else " (use --out)")
+            )
+    if ev.errors:
+        raise typer.Exit(EXIT_UNIT_ERRORS)
+    if fail_on_problems and ev.problems():
+        raise typer.Exit(EXIT_PROBLEMS)
+
+
+@app.command("explain")
+def explain_cmd(
+    rule: Annotated[str, typer.Option(help="Rule id, e.g. person.rain_and_dew.grant")],
+    subject: Annotated[
+        str, typer.Option(help="Subject id (person, household, village or county id)")
+    ],
+    data: Annotated[
+        Path | None, typer.Argument(help="Dataset (default: bundled sample county)")
+    ] = None,
+    policy: Annotated[str, typer.Option("--policy", "-p")] = DEFAULT_POLICY,
+    on: Annotated[str, typer.Option(help="As-of date YYYY-MM-DD.")] = DEFAULT_ON,
+    lang: Annotated[str, typer.Option(help="zh | en | json")] = "zh",
+    engine: Annotated[str, typer.Option(help="auto | inference | reference")] = "auto",
+) -> None:
+    """Explain one finding: verdict, clause, every condition with its values, parameters used."""
+    from fupin_rules.api import Evaluator
+    from fupin_rules.findings.render import explain, finding_to_json
+
+    try:
+        ev = Evaluator(policy, data or sample_data_path(), engine=engine)
+        f = ev.finding(rule, subject, _date(on))
+    except (FupinRulesError, KeyError) as exc:
+        _fail(str(exc))
+        return
+    if lang == "json":
+        typer.echo(json.dumps(finding_to_json(f), ensure_ascii=False, indent=1))
+    else:
+        typer.echo(explain(f, lang))
+
+
+@app.command()
+def policies() -> None:
+    """List the installed policy packages (entry-point group fupin_rules.policies)."""
+    from fupin_rules.policy.discovery import available_policies, load_policy
+
+    found = available_policies()
+    if not found:
+        typer.echo("no policy packages installed")
+    for name, path in sorted(found.items()):
+        try:
+            pol = load_policy(name)
+            typer.echo(
+                f"{name}\t{pol.version}\t{pol.content_hash[:12]}\t{len(pol.rules)} rules\t{pol.meta.title.zh}\t{path}"
+            )
+        except FupinRulesError as exc:
+            typer.echo(f"{name}\tBROKEN\t{path}\n{exc}")
+
+
+@app.command()
+def schema(
+    table: Annotated[
+        str | None,
+        typer.Option(
+            help="One table (county, villages, households, ...) instead of the whole dataset."
+        ),
+    ] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o")] = None,
+) -> None:
+    """Print the JSON Schema of the dataset input (for systems that feed this library)."""
+    from fupin_rules.domain.jsonschema import dataset_json_schema, record_json_schema
+
+    try:
+        doc: Any = record_json_schema(table) if table else dataset_json_schema()
+    except KeyError:
+        _fail(f"unknown table {table!r}")
+        return
+    text = json.dumps(doc, ensure_ascii=False, indent=1)
+    if out:
+        out.write_text(text + "\n", encoding="utf-8")
+    else:
+        typer.echo(text)
+
+
+@app.command()
+def test(
+    policy: Annotated[str, typer.Argument(help="Policy folder or installed name")] = DEFAULT_POLICY,
+    engine: Annotated[str, typer.Option(help="auto | inference | reference")] = "auto",
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Run a policy package's case files and report like pytest."""
+    from fupin_rules.api import get_engine
+    from fupin_rules.engine.cases import run_cases
+    from fupin_rules.policy.discovery import load_policy
+
+    try:
+        pol = load_policy(policy)
+        results = run_cases(pol, get_engine(engine))
+    except FupinRulesError as exc:
+        _fail(str(exc))
+        return
+    failed = [r for r in results if not r.passed]
+    for r in results:
+        if verbose or not r.passed:
+            typer.echo(f"{r.case_id} {'PASSED' if r.passed else 'FAILED'}  ({r.origin})")
+            for msg in r.failures:
+                typer.echo(f"    {msg}")
+    typer.echo(f"{len(results) - len(failed)} passed, {len(failed)} failed")
+    if failed:
+        raise typer.Exit(EXIT_PROBLEMS)
+
+
+@app.command()
+def validate(
+    policy: Annotated[str, typer.Argument(help="Policy folder or installed name")],
+) -> None:
+    """Validate a policy package (schema, expressions, citations, cycles); list every problem."""
+    from fupin_rules.policy.discovery import load_policy
+    from fupin_rules.policy.lint import unused
+
+    try:
+        pol = load_policy(policy)
+    except FupinRulesError as exc:
+        _fail(str(exc))
+        return
+    warnings = unused(pol)
+    for w in warnings:
+        typer.echo(f"warning: {w}")
+    typer.echo(
+        f"{pol.ref}: OK — {len(pol.rules)} rules, {len(pol.variables)} variables, "
+        f"{len(pol.parameters)} parameters, {len(pol.catalogues)} catalogues, {len(pol.cases)} cases"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the exit code (also usable from tests as ``main([...])``)."""
+    try:
+        result = app(args=argv, prog_name="fupin-rules", standalone_mode=False)
+    except typer.Exit as exc:
+        return int(exc.exit_code)
+    except typer.Abort:
+        return EXIT_INPUT
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    except Exception as exc:
+        # usage errors (unknown option, bad value) carry their own ``show`` and exit code
+        show = getattr(exc, "show", None)
+        if callable(show) and hasattr(exc, "exit_code"):
+            show()
+            return EXIT_INPUT
+        raise
+    return int(result) if isinstance(result, int) else EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

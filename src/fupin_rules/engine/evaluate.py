@@ -1,0 +1,199 @@
+"""Evaluate one rule on one subject and build its explained finding (the reference path).
+
+Both engines call :func:`evaluate_rule`: the inference engine from its durable-rules actions, the
+tests directly. The batch engine computes the same verdicts column-wise and is checked against it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+from fupin_rules import __version__
+from fupin_rules.engine.context import Context, RecordSubject
+from fupin_rules.expr import UNKNOWN, AggregateRead, FieldRead, Interval, ParamRead, Trace, evaluate
+from fupin_rules.expr.values import k_and
+from fupin_rules.findings.model import (
+    ConditionResult,
+    Finding,
+    MissingField,
+    Outcome,
+    ParameterUse,
+    ValueRead,
+)
+from fupin_rules.policy.model import Condition, Rule
+
+__all__ = ["MAX_MISSING_LISTED", "evaluate_rule", "to_decimal_yuan"]
+
+#: at most this many missing fields are named per condition (the rest are counted in the values)
+MAX_MISSING_LISTED = 20
+
+
+def to_decimal_yuan(value: Any) -> Decimal | None:
+    """An exact amount as Decimal, rounded to fen only if the rule produced a finer fraction."""
+    if value is UNKNOWN or isinstance(value, Interval) or value is None:
+        return None
+    f = Fraction(value)
+    d = Decimal(f.numerator) / Decimal(f.denominator)
+    return d.quantize(Decimal("0.01")) if d != d.quantize(Decimal("0.01")) else d
+
+
+def _label(ctx: Context, kind: str, name: str) -> str:
+    ent = ctx.policy.schema.entities.get(kind)
+    if ent is not None and name in ent.labels:
+        return ent.labels[name]
+    var = ctx.variables.get((kind, name))
+    return var.title.zh if var is not None else ""
+
+
+def _param_use(ctx: Context, r: ParamRead) -> ParameterUse:
+    """The parameter as used: value, period and the status of that value (seed/assumed)."""
+    rp = ctx.param(r.name)
+    return ParameterUse(r.name, r.value, r.start, r.end, rp.status, rp.unit, rp.clause)
+
+
+def _owner(ctx: Context, r: FieldRead) -> tuple[RecordSubject | None, str]:
+    """The record that holds the field a read ended on (walking the path's parent links)."""
+    subject = ctx.subject(r.subject_kind, r.subject_key)
+    for link in r.path[:-1]:
+        if subject is None:
+            break
+        subject = subject.parent(link)
+    return subject, r.path[-1]
+
+
+def _missing(
+    ctx: Context,
+    reads: Iterable[Any],
+    out: dict[tuple[str, str, str], MissingField],
+    depth: int = 0,
+) -> None:
+    """Collect the raw input fields behind unknown values, following derived variables."""
+    for r in reads:
+        if len(out) >= MAX_MISSING_LISTED:
+            return
+        if not isinstance(r, FieldRead):
+            continue
+        if r.value is not UNKNOWN and not isinstance(r.value, Interval):
+            continue
+        owner, name = _owner(ctx, r)
+        if owner is None:
+            continue
+        var = ctx.variables.get((owner.kind, name))
+        if var is None:
+            if r.value is UNKNOWN:
+                key = (owner.kind, owner.key, name)
+                out.setdefault(
+                    key, MissingField(owner.kind, owner.key, name, _label(ctx, owner.kind, name))
+                )
+            continue
+        if depth > 6:
+            continue
+        sub = Trace()
+        evaluate(var.expr, owner, ctx, sub)
+        _missing(ctx, sub.reads, out, depth + 1)
+
+
+def _condition(
+    ctx: Context, cond: Condition, subject: RecordSubject, params: dict[str, ParameterUse]
+) -> tuple[Any, ConditionResult]:
+    trace = Trace()
+    value = evaluate(cond.expr, subject, ctx, trace)
+    reads: dict[tuple[str, str, str], ValueRead] = {}
+    for r in trace.reads:
+        if (
+            isinstance(r, FieldRead)
+            and r.subject_key == subject.key
+            and r.subject_kind == subject.kind
+        ):
+            path = ".".join(r.path)
+            reads.setdefault(
+                (r.subject_kind, r.subject_key, path),
+                ValueRead(
+                    r.subject_kind,
+                    r.subject_key,
+                    path,
+                    r.value,
+                    _label(ctx, r.subject_kind, r.path[-1]),
+                ),
+            )
+        elif isinstance(r, AggregateRead):
+            reads.setdefault(
+                (subject.kind, subject.key, r.source),
+                ValueRead(subject.kind, subject.key, r.source, r.value),
+            )
+        elif isinstance(r, ParamRead):
+            params.setdefault(r.name, _param_use(ctx, r))
+    missing: dict[tuple[str, str, str], MissingField] = {}
+    outcome = Outcome.of(value)
+    if outcome is Outcome.UNKNOWN:
+        _missing(ctx, trace.reads, missing)
+    return value, ConditionResult(
+        id=cond.id,
+        title_zh=cond.title.zh,
+        title_en=cond.title.en,
+        expr=cond.text,
+        outcome=outcome,
+        reads=tuple(reads.values()),
+        missing=tuple(missing.values()),
+    )
+
+
+def evaluate_rule(rule: Rule, subject: RecordSubject, ctx: Context) -> Finding:
+    """The finding of ``rule`` on ``subject`` as of ``ctx.on``: verdict, amount, explanation."""
+    params: dict[str, ParameterUse] = {}
+    policy = ctx.policy
+    applies_result = None
+    conditions: list[ConditionResult] = []
+    amount = None
+    outputs: list[tuple[str, Any]] = []
+    verdict: Outcome
+    if rule.applies_if is not None:
+        value, applies_result = _condition(ctx, rule.applies_if, subject, params)
+        if value is False:
+            verdict = Outcome.NOT_APPLICABLE
+        elif value is UNKNOWN or isinstance(value, Interval):
+            verdict = Outcome.UNKNOWN
+    if rule.applies_if is None or applies_result is None or applies_result.outcome is Outcome.PASS:
+        values = []
+        for cond in rule.conditions:
+            v, res = _condition(ctx, cond, subject, params)
+            values.append(v if not isinstance(v, Interval) else UNKNOWN)
+            conditions.append(res)
+        verdict = Outcome.of(k_and(*values)) if values else Outcome.PASS
+    if verdict is Outcome.PASS and rule.amount is not None:
+        trace = Trace()
+        amount = to_decimal_yuan(evaluate(rule.amount.expr, subject, ctx, trace))
+        for r in trace.reads:
+            if isinstance(r, ParamRead):
+                params.setdefault(r.name, _param_use(ctx, r))
+    if verdict is not Outcome.NOT_APPLICABLE:
+        for out in rule.outputs:
+            trace = Trace()
+            outputs.append((out.id, evaluate(out.expr, subject, ctx, trace)))
+            for r in trace.reads:
+                if isinstance(r, ParamRead):
+                    params.setdefault(r.name, _param_use(ctx, r))
+    return Finding(
+        rule_id=rule.id,
+        rule_kind=rule.kind,
+        subject_kind=subject.kind,
+        subject_id=subject.key,
+        verdict=verdict,
+        clause=rule.clause,
+        title_zh=rule.title.zh,
+        title_en=rule.title.en,
+        policy_id=policy.id,
+        policy_version=policy.version,
+        policy_hash=policy.content_hash,
+        engine_version=__version__,
+        on=ctx.on,
+        status=rule.status,
+        amount=amount,
+        outputs=tuple(outputs),
+        conditions=tuple(conditions),
+        parameters=tuple(sorted(params.values(), key=lambda p: p.name)),
+        applies_if=applies_result,
+    )

@@ -1,0 +1,93 @@
+"""The stratified evaluation plan shared by the engines.
+
+Strata: (1) person and household rules, one unit per household (its members and household-level
+records ride along); (2) village rules, one unit per village (village aggregates are derived
+variables computed when the village unit opens); (3) county rules. A unit is what one
+durable-rules session holds; a failure inside a unit becomes an error for that unit's subjects,
+never the end of the run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import attrs
+
+from fupin_rules.engine.context import Context, RecordSubject
+from fupin_rules.policy.model import Policy, Rule
+
+__all__ = ["OWNER", "STRATA", "Unit", "units"]
+
+#: entity kind -> the unit (stratum) its rules are evaluated in
+OWNER = {
+    "person": "household",
+    "household": "household",
+    "loan": "household",
+    "payment": "household",
+    "procedure_step": "household",
+    "relocation": "household",
+    "document": "village",
+    "project": "village",
+    "village": "village",
+    "township": "county",
+    "county": "county",
+    "rectification_item": "county",
+}
+STRATA = ("household", "village", "county")
+
+
+@attrs.frozen
+class Unit:
+    """One session's worth of work: the owner subject and (subject, rules) to evaluate."""
+
+    stratum: str
+    owner: RecordSubject
+    work: tuple[tuple[RecordSubject, tuple[Rule, ...]], ...]
+
+    def subjects(self) -> Iterator[RecordSubject]:
+        """Every subject of the unit."""
+        for s, _ in self.work:
+            yield s
+
+
+def _rules_by_entity(policy: Policy) -> dict[str, tuple[Rule, ...]]:
+    out: dict[str, list[Rule]] = {}
+    for r in policy.rules:
+        out.setdefault(r.entity, []).append(r)
+    return {k: tuple(v) for k, v in out.items()}
+
+
+def _member_kinds(stratum: str) -> list[tuple[str, str]]:
+    """(entity kind, collection on the owner) of the records that ride along with an owner."""
+    if stratum == "household":
+        return [
+            ("person", "members"),
+            ("loan", "loans"),
+            ("payment", "payments"),
+            ("procedure_step", "procedure_steps"),
+            ("relocation", "relocations"),
+        ]
+    if stratum == "village":
+        return [("project", "projects"), ("document", "all_documents")]
+    return [("township", "townships"), ("rectification_item", "rectification_items")]
+
+
+def units(ctx: Context, stratum: str, keys: list[str] | None = None) -> Iterator[Unit]:
+    """The units of one stratum (all owners, or only ``keys``), in id order."""
+    by_entity = _rules_by_entity(ctx.policy)
+    members = [(k, c) for k, c in _member_kinds(stratum) if k in by_entity]
+    owner_rules = by_entity.get(stratum, ())
+    if keys is None:
+        keys = sorted(ctx.index.by_id[stratum])
+    for key in keys:
+        owner = ctx.subject(stratum, key)
+        if owner is None:
+            continue
+        work: list[tuple[RecordSubject, tuple[Rule, ...]]] = []
+        for kind, coll in members:
+            for child in owner.children(coll) or ():
+                work.append((child, by_entity[kind]))
+        if owner_rules:
+            work.append((owner, owner_rules))
+        if work:
+            yield Unit(stratum, owner, tuple(work))

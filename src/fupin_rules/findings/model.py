@@ -1,0 +1,209 @@
+"""Findings: what a rule concluded about one subject, with everything needed to explain it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from enum import StrEnum
+from fractions import Fraction
+from typing import Any
+
+import attrs
+
+from fupin_rules.expr import UNKNOWN, Interval
+
+__all__ = [
+    "ConditionResult",
+    "Finding",
+    "MissingField",
+    "Outcome",
+    "ParameterUse",
+    "ValueRead",
+    "format_value",
+    "json_value",
+]
+
+
+class Outcome(StrEnum):
+    """Three-valued outcome of a condition or finding, plus not-applicable for findings."""
+
+    PASS = "pass"
+    FAIL = "fail"
+    UNKNOWN = "unknown"
+    NOT_APPLICABLE = "not_applicable"
+
+    @property
+    def zh(self) -> str:
+        """The Chinese word used in explanations."""
+        return {
+            "pass": "符合",
+            "fail": "不符合",
+            "unknown": "无法判定(数据缺失)",
+            "not_applicable": "不适用",
+        }[self.value]
+
+    @classmethod
+    def of(cls, value: object) -> Outcome:
+        """True/False/UNKNOWN -> PASS/FAIL/UNKNOWN."""
+        if value is UNKNOWN or isinstance(value, Interval):
+            return cls.UNKNOWN
+        return cls.PASS if value is True else cls.FAIL
+
+
+def _fraction_text(value: Fraction) -> str:
+    den = value.denominator
+    d2 = den
+    for p in (2, 5):
+        while d2 % p == 0:
+            d2 //= p
+    if d2 == 1:  # terminating decimal: exact text
+        text = format(Decimal(value.numerator) / Decimal(den), "f")
+        if "." in text:
+            text = text.rstrip("0").rstrip(".")
+        return text
+    approx = format(float(value), ".6g")
+    return f"{value.numerator}/{den} (≈{approx})"
+
+
+def format_value(value: Any) -> str:
+    """A value as an official reads it: exact numbers, dates, lists, 未知 for unknown."""
+    if value is UNKNOWN or value is None:
+        return "unknown/未知"
+    if isinstance(value, bool):
+        return "true/是" if value else "false/否"
+    if isinstance(value, Fraction):
+        return _fraction_text(value)
+    if isinstance(value, Decimal | int):
+        return _fraction_text(Fraction(value))
+    if isinstance(value, Interval):
+        rng = f"[{_fraction_text(value.lo)}, {_fraction_text(value.hi)}]"
+        return f"{rng} ({value.missing} missing/缺失)"
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, tuple | list | frozenset):
+        return "[" + ", ".join(format_value(v) for v in value) + "]"
+    return str(value)
+
+
+def json_value(value: Any) -> Any:
+    """A JSON-ready form: numbers as exact decimal strings (or "n/d"), unknown as null."""
+    if value is UNKNOWN or value is None:
+        return None
+    if isinstance(value, bool | str):
+        return value
+    if isinstance(value, Fraction | Decimal | int):
+        f = Fraction(value)
+        text = _fraction_text(f)
+        return text.split(" ")[0] if "/" not in text else f"{f.numerator}/{f.denominator}"
+    if isinstance(value, Interval):
+        return {"lo": json_value(value.lo), "hi": json_value(value.hi), "missing": value.missing}
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, tuple | list | frozenset):
+        return [json_value(v) for v in value]
+    return str(value)
+
+
+@attrs.frozen
+class ValueRead:
+    """An input or derived value that a condition read: where, what, and its value."""
+
+    subject_kind: str
+    subject_id: str
+    path: str
+    value: Any
+    label_zh: str = ""
+
+
+@attrs.frozen
+class MissingField:
+    """A field a condition needed but the record does not have (the unknown's cause)."""
+
+    subject_kind: str
+    subject_id: str
+    field: str
+    label_zh: str = ""
+
+    def render(self, lang: str = "zh") -> str:
+        """``村 V012: 缺少 卫生室医生资质 数据`` / ``village V012: missing clinic_has_...``."""
+        kinds_zh = {
+            "person": "人",
+            "household": "户",
+            "village": "村",
+            "county": "县",
+            "township": "乡镇",
+        }
+        if lang == "zh":
+            kind = kinds_zh.get(self.subject_kind, self.subject_kind)
+            return f"{kind} {self.subject_id}: 缺少 {self.label_zh or self.field} 数据"
+        return f"{self.subject_kind} {self.subject_id}: missing {self.field}"
+
+
+@attrs.frozen
+class ParameterUse:
+    """A parameter a finding used, with the value and the period it holds for."""
+
+    name: str
+    value: Any
+    start: dt.date | None
+    end: dt.date | None
+    status: str
+    unit: str
+    clause: str
+
+
+@attrs.frozen
+class ConditionResult:
+    """One named condition: its expression, outcome and the values that decided it."""
+
+    id: str
+    title_zh: str
+    title_en: str
+    expr: str
+    outcome: Outcome
+    reads: tuple[ValueRead, ...] = ()
+    missing: tuple[MissingField, ...] = ()
+
+
+@attrs.frozen
+class Finding:
+    """What one rule concluded about one subject, as of a date, under one policy version."""
+
+    rule_id: str
+    rule_kind: str
+    subject_kind: str
+    subject_id: str
+    verdict: Outcome
+    clause: str
+    title_zh: str
+    title_en: str
+    policy_id: str
+    policy_version: str
+    policy_hash: str
+    engine_version: str
+    on: dt.date
+    status: str = "seed"
+    amount: Decimal | None = None
+    outputs: tuple[tuple[str, Any], ...] = ()
+    conditions: tuple[ConditionResult, ...] = ()
+    parameters: tuple[ParameterUse, ...] = ()
+    applies_if: ConditionResult | None = None
+
+    @property
+    def missing(self) -> tuple[MissingField, ...]:
+        """Every missing field behind an unknown, without repeats, in order."""
+        seen: dict[tuple[str, str, str], MissingField] = {}
+        parts = [*self.conditions, *([self.applies_if] if self.applies_if else [])]
+        for c in parts:
+            for m in c.missing:
+                seen.setdefault((m.subject_kind, m.subject_id, m.field), m)
+        return tuple(seen.values())
+
+    @property
+    def failing(self) -> tuple[ConditionResult, ...]:
+        """The conditions that failed."""
+        return tuple(c for c in self.conditions if c.outcome is Outcome.FAIL)
+
+    def sort_key(self) -> tuple[str, str, str]:
+        """Stable order for reports: subject kind, subject id, rule id."""
+        return (self.subject_kind, self.subject_id, self.rule_id)

@@ -1,0 +1,993 @@
+"""Load a policy folder: read the YAML (with line numbers), validate everything, report all at once.
+
+Validation happens here, never at evaluation time: unknown keys ("did you mean"), bad values,
+expressions that do not parse or type-check against the domain schema, rules citing clauses the
+package does not list, parameters without a status, cycles between derived variables, cases
+naming unknown rules. Every problem is reported as ``file:line:col: message``; all problems of a
+package are raised together in one :class:`~fupin_rules.errors.PolicyLoadError`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import hashlib
+import re
+from collections.abc import Callable, Iterator, Mapping
+from decimal import Decimal, InvalidOperation
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from fupin_rules.domain.schema import domain_schema
+from fupin_rules.errors import ExpressionError, PolicyLoadError
+from fupin_rules.expr import (
+    BOOL,
+    DATE,
+    NUMBER,
+    STRING,
+    Expr,
+    ListType,
+    Schema,
+    Type,
+    check,
+    parse,
+    referenced_fields,
+)
+from fupin_rules.policy.model import (
+    Case,
+    Catalogue,
+    CatalogueItem,
+    ClauseInfo,
+    Condition,
+    Expectation,
+    Parameter,
+    ParameterValue,
+    Policy,
+    PolicyMeta,
+    Rule,
+    Text,
+    Variable,
+)
+
+__all__ = ["load_policy_dir"]
+
+_ID = re.compile(r"^[a-z][a-z0-9_]*$")
+_DOTTED = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")
+_SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?$")
+_TYPES: dict[str, Type] = {
+    "number": NUMBER,
+    "bool": BOOL,
+    "string": STRING,
+    "date": DATE,
+    "list": ListType(STRING),
+    "list[string]": ListType(STRING),
+    "list[number]": ListType(NUMBER),
+}
+_UNITS = ("yuan", "rate", "count", "days", "year", "persons", "villages", "none")
+_STATUSES = ("seed", "assumed")
+_KINDS = ("eligibility", "compliance", "target")
+_VERDICTS = ("pass", "fail", "unknown", "not_applicable")
+_SECTIONS = ("parameters", "catalogues", "variables", "rules", "cases")
+
+
+class _Problems:
+    """Collects problems with their file:line:col."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.items: list[str] = []
+
+    def where(self, file: Path, node: Any = None, key: Any = None, index: int | None = None) -> str:
+        rel = file.relative_to(self.root) if file.is_relative_to(self.root) else file
+        line = col = None
+        try:
+            if isinstance(node, CommentedMap) and key is not None and key in node:
+                line, col = node.lc.value(key) if node.lc.data.get(key) else node.lc.key(key)
+            elif isinstance(node, CommentedSeq) and index is not None:
+                line, col = node.lc.item(index)
+            elif isinstance(node, CommentedMap | CommentedSeq):
+                line, col = node.lc.line, node.lc.col
+        except (AttributeError, KeyError, IndexError, TypeError):
+            pass
+        if line is None:
+            return str(rel)
+        return f"{rel}:{line + 1}:{(col or 0) + 1}"
+
+    def add(self, where: str, message: str) -> None:
+        self.items.append(f"{where}: {message}")
+
+
+def _did_you_mean(word: str, choices: Any) -> str:
+    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+class _Reader:
+    """Typed access to YAML mappings that records problems instead of raising."""
+
+    def __init__(self, problems: _Problems, file: Path) -> None:
+        self.p = problems
+        self.file = file
+
+    def at(self, node: Any, key: Any = None, index: int | None = None) -> str:
+        return self.p.where(self.file, node, key, index)
+
+    def mapping(self, node: Any, what: str, allowed: set[str], required: set[str]) -> bool:
+        if not isinstance(node, Mapping):
+            self.p.add(self.at(node), f"{what}: expected a mapping, got {type(node).__name__}")
+            return False
+        for key in node:
+            if key not in allowed:
+                self.p.add(
+                    self.at(node, key),
+                    f"{what}: unknown key {key!r}{_did_you_mean(key, allowed)} "
+                    f"(allowed: {', '.join(sorted(allowed))})",
+                )
+        for key in sorted(required - set(node)):
+            self.p.add(self.at(node), f"{what}: missing required key {key!r}")
+        return True
+
+    def text(self, node: Any, key: str, what: str) -> Text:
+        val = node.get(key) if isinstance(node, Mapping) else None
+        if (
+            isinstance(val, Mapping)
+            and isinstance(val.get("zh"), str)
+            and isinstance(val.get("en"), str)
+        ):
+            extra = set(val) - {"zh", "en"}
+            if extra:
+                self.p.add(self.at(val), f"{what}.{key}: unknown key(s) {sorted(extra)}")
+            return Text(zh=val["zh"], en=val["en"])
+        self.p.add(
+            self.at(node, key), f"{what}.{key}: expected {{zh: ..., en: ...}} with both texts"
+        )
+        return Text("", "")
+
+    def string(
+        self, node: Mapping[str, Any], key: str, what: str, default: str | None = None
+    ) -> str:
+        val = node.get(key, default)
+        if isinstance(val, str):
+            return val
+        if val is None and default is not None:
+            return default
+        self.p.add(self.at(node, key), f"{what}.{key}: expected text, got {val!r}")
+        return ""
+
+    def choice(self, node: Mapping[str, Any], key: str, what: str, choices: tuple[str, ...]) -> str:
+        val = node.get(key)
+        if val in choices:
+            return str(val)
+        self.p.add(
+            self.at(node, key),
+            f"{what}.{key}: {val!r} is not one of {', '.join(choices)}{_did_you_mean(str(val), choices)}",
+        )
+        return choices[0]
+
+    def date(self, node: Mapping[str, Any], key: str, what: str) -> dt.date | None:
+        val = node.get(key)
+        if isinstance(val, dt.datetime):
+            return val.date()
+        if isinstance(val, dt.date):
+            return val
+        if isinstance(val, str):
+            try:
+                return dt.date.fromisoformat(val)
+            except ValueError:
+                pass
+        self.p.add(self.at(node, key), f"{what}.{key}: expected a date YYYY-MM-DD, got {val!r}")
+        return None
+
+
+def _number(value: Any) -> Fraction | None:
+    """An exact number from a YAML scalar (floats through their shortest text)."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int):
+        return Fraction(int(value))
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            return None
+        return Fraction(Decimal(repr(float(value))))
+    if isinstance(value, str):
+        try:
+            return Fraction(Decimal(value.strip()))
+        except (InvalidOperation, ValueError):
+            return None
+    return None
+
+
+def _expr_text(value: Any) -> str | None:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return repr(value)
+    if isinstance(value, str):
+        return value.strip()
+    return None
+
+
+def _plain(value: Any) -> Any:
+    """ruamel containers -> plain dicts/lists (for case data)."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, float) and not isinstance(value, bool):
+        return Decimal(repr(float(value)))
+    if isinstance(value, dt.datetime):
+        return value.date()
+    return value
+
+
+def _iter_files(root: Path, section: str) -> Iterator[Path]:
+    folder = root / section
+    if folder.is_dir():
+        yield from sorted(folder.glob("*.yaml"))
+        yield from sorted(folder.glob("*.yml"))
+
+
+def content_hash(root: Path) -> str:
+    """SHA-256 over every YAML file of the package (relative path + bytes), in sorted order."""
+    h = hashlib.sha256()
+    files = [root / "policy.yaml"] + [f for s in _SECTIONS for f in _iter_files(root, s)]
+    for f in sorted(set(files)):
+        if f.exists():
+            h.update(str(f.relative_to(root)).encode())
+            h.update(b"\0")
+            h.update(f.read_bytes())
+            h.update(b"\0")
+    return h.hexdigest()
+
+
+def _read_yaml(path: Path, problems: _Problems) -> Any:
+    yaml = YAML(typ="rt")
+    try:
+        with path.open(encoding="utf-8") as fh:
+            return yaml.load(fh)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        rel = path.relative_to(problems.root) if path.is_relative_to(problems.root) else path
+        loc = f"{rel}:{mark.line + 1}:{mark.column + 1}" if mark else str(rel)
+        problems.add(loc, f"invalid YAML: {exc.problem or exc}")
+    except (YAMLError, UnicodeDecodeError, OSError) as exc:
+        problems.add(str(path), f"cannot read YAML: {exc}")
+    return None
+
+
+def load_policy_dir(
+    root: Path | str,
+    *,
+    resolve_parent: Callable[[str], Policy] | None = None,
+) -> Policy:
+    """Load and validate the policy in folder ``root``; raise PolicyLoadError listing every problem."""
+    root = Path(root).resolve()
+    problems = _Problems(root)
+    meta_file = root / "policy.yaml"
+    if not meta_file.is_file():
+        raise PolicyLoadError(str(root), [f"{root}: no policy.yaml in this folder"])
+    raw_meta = _read_yaml(meta_file, problems)
+    if raw_meta is None:
+        raise PolicyLoadError(str(root), problems.items or [f"{meta_file}: empty file"])
+    r = _Reader(problems, meta_file)
+    meta_keys = {
+        "id",
+        "version",
+        "title",
+        "jurisdiction",
+        "source",
+        "effective",
+        "extends",
+        "clauses",
+    }
+    if not r.mapping(raw_meta, "policy", meta_keys, {"id", "version", "title", "clauses"}):
+        raise PolicyLoadError(str(root), problems.items)
+    pid = raw_meta.get("id")
+    if not isinstance(pid, str) or not _ID.match(pid):
+        problems.add(r.at(raw_meta, "id"), f"policy.id: {pid!r} must match [a-z][a-z0-9_]*")
+        pid = str(pid)
+    version = str(raw_meta.get("version"))
+    if not _SEMVER.match(version):
+        problems.add(
+            r.at(raw_meta, "version"),
+            f"policy.version: {version!r} is not a semantic version like 1.0.0",
+        )
+    effective = raw_meta.get("effective") or {}
+    eff_start = eff_end = None
+    if effective:
+        if r.mapping(effective, "policy.effective", {"start", "end"}, {"start"}):
+            eff_start = r.date(effective, "start", "policy.effective")
+            if "end" in effective and effective["end"] is not None:
+                eff_end = r.date(effective, "end", "policy.effective")
+    source = raw_meta.get("source") or {}
+    if not isinstance(source, Mapping):
+        problems.add(r.at(raw_meta, "source"), "policy.source: expected a mapping")
+        source = {}
+    extends = raw_meta.get("extends")
+    meta = PolicyMeta(
+        id=pid,
+        version=version,
+        title=r.text(raw_meta, "title", "policy"),
+        jurisdiction=r.text(raw_meta, "jurisdiction", "policy")
+        if "jurisdiction" in raw_meta
+        else Text("", ""),
+        source={str(k): str(v) for k, v in source.items()},
+        effective_start=eff_start,
+        effective_end=eff_end,
+        extends=str(extends) if extends else None,
+    )
+
+    parent: Policy | None = None
+    if extends:
+        if resolve_parent is None:
+            from fupin_rules.policy.discovery import load_policy
+
+            resolve_parent = load_policy
+        try:
+            parent = resolve_parent(str(extends))
+        except Exception as exc:  # a broken parent is a problem of this package too
+            problems.add(
+                r.at(raw_meta, "extends"), f"policy.extends: cannot load {extends!r}: {exc}"
+            )
+
+    clauses: dict[str, ClauseInfo] = dict(parent.clauses) if parent else {}
+    raw_clauses = raw_meta.get("clauses") or []
+    if not isinstance(raw_clauses, list):
+        problems.add(r.at(raw_meta, "clauses"), "policy.clauses: expected a list")
+        raw_clauses = []
+    for i, c in enumerate(raw_clauses):
+        what = f"policy.clauses[{i}]"
+        if not r.mapping(c, what, {"clause", "title", "text_missing", "note"}, {"clause", "title"}):
+            continue
+        cid = str(c.get("clause"))
+        clauses[cid] = ClauseInfo(
+            clause=cid,
+            title=r.text(c, "title", what),
+            text_missing=bool(c.get("text_missing", False)),
+            note=str(c.get("note") or ""),
+        )
+
+    schema = domain_schema()
+    builder = _Builder(root, problems, clauses, schema, parent)
+    for section in _SECTIONS:
+        for f in _iter_files(root, section):
+            data = _read_yaml(f, problems)
+            if data is None:
+                continue
+            fr = _Reader(problems, f)
+            allowed = {section} | ({"fixtures"} if section == "cases" else set())
+            if not fr.mapping(data, f.name, allowed, set()):
+                continue
+            builder.collect(section, data, fr)
+    policy = builder.finish(
+        meta, content_hash(root) if parent is None else _combined_hash(root, parent)
+    )
+    if problems.items:
+        raise PolicyLoadError(f"{pid}@{version} ({root})", problems.items)
+    return policy
+
+
+def _combined_hash(root: Path, parent: Policy) -> str:
+    return hashlib.sha256((content_hash(root) + parent.content_hash).encode()).hexdigest()
+
+
+class _Builder:
+    """Turns the YAML sections into model values, then checks them as a whole."""
+
+    def __init__(
+        self,
+        root: Path,
+        problems: _Problems,
+        clauses: dict[str, ClauseInfo],
+        schema: Schema,
+        parent: Policy | None,
+    ) -> None:
+        self.root = root
+        self.p = problems
+        self.clauses = clauses
+        self.base_schema = schema
+        self.parent = parent
+        self.parameters: dict[str, Parameter] = dict(parent.parameters) if parent else {}
+        self.catalogues: dict[str, Catalogue] = dict(parent.catalogues) if parent else {}
+        self.var_raw: dict[str, tuple[str, str, Text, Type, str, str | None, str]] = {}
+        if parent:
+            for v in parent.variables:
+                self.var_raw[v.qualified_name] = (
+                    v.entity,
+                    v.name,
+                    v.title,
+                    v.type,
+                    v.text,
+                    v.clause,
+                    v.origin,
+                )
+        self.rule_raw: dict[str, tuple[Any, _Reader]] = {}
+        self.parent_rules: dict[str, Rule] = {r.id: r for r in parent.rules} if parent else {}
+        self.rule_order: list[str] = [r.id for r in parent.rules] if parent else []
+        self.fixtures: dict[str, Any] = {}
+        self.case_raw: list[tuple[Any, _Reader]] = []
+
+    # ------------------------------------------------------------------ collect
+    def _clause(self, node: Mapping[str, Any], r: _Reader, what: str, required: bool = True) -> str:
+        val = node.get("clause")
+        if val is None and not required:
+            return ""
+        cid = str(val)
+        if cid not in self.clauses:
+            self.p.add(
+                r.at(node, "clause"),
+                f"{what}.clause: {cid!r} is not listed in policy.yaml clauses{_did_you_mean(cid, self.clauses)}",
+            )
+        elif self.clauses[cid].text_missing:
+            self.p.add(
+                r.at(node, "clause"),
+                f"{what}.clause: {cid!r} has no source text (text_missing); nothing can cite it",
+            )
+        return cid
+
+    def collect(self, section: str, data: Mapping[str, Any], r: _Reader) -> None:
+        if "fixtures" in data:
+            fx = data["fixtures"]
+            if isinstance(fx, Mapping):
+                for name, val in fx.items():
+                    self.fixtures[str(name)] = _plain(val)
+            else:
+                self.p.add(r.at(data, "fixtures"), "fixtures: expected a mapping name -> dataset")
+        body = data.get(section)
+        if body is None:
+            return
+        if section == "parameters":
+            self._parameters(body, r)
+        elif section == "catalogues":
+            self._catalogues(body, r)
+        elif section == "variables":
+            self._variables(body, r)
+        elif section == "rules":
+            if not isinstance(body, list):
+                self.p.add(r.at(data, section), "rules: expected a list")
+                return
+            for i, rule in enumerate(body):
+                rid = rule.get("id") if isinstance(rule, Mapping) else None
+                if not isinstance(rid, str) or not _DOTTED.match(rid):
+                    self.p.add(
+                        r.at(body, index=i),
+                        f"rules[{i}].id: {rid!r} must be a dotted lower-case id",
+                    )
+                    continue
+                if rid in self.rule_raw:
+                    self.p.add(r.at(body, index=i), f"rules[{i}].id: duplicate rule id {rid!r}")
+                    continue
+                self.rule_raw[rid] = (rule, r)
+                if rid not in self.rule_order:
+                    self.rule_order.append(rid)
+        elif section == "cases":
+            if not isinstance(body, list):
+                self.p.add(r.at(data, section), "cases: expected a list")
+                return
+            self.case_raw.extend((c, r) for c in body)
+
+    def _parameters(self, body: Any, r: _Reader) -> None:
+        if not isinstance(body, Mapping):
+            self.p.add(r.at(body), "parameters: expected a mapping name -> parameter")
+            return
+        keys = {"title", "type", "unit", "clause", "status", "note", "values"}
+        for name, node in body.items():
+            what = f"parameters.{name}"
+            if not isinstance(name, str) or not _DOTTED.match(name):
+                self.p.add(r.at(body, name), f"{what}: the name must be dotted lower-case")
+            if not r.mapping(
+                node, what, keys, {"title", "type", "unit", "clause", "status", "values"}
+            ):
+                continue
+            tname = str(node.get("type"))
+            ptype = _TYPES.get(tname)
+            if ptype is None:
+                self.p.add(
+                    r.at(node, "type"),
+                    f"{what}.type: {tname!r} is not one of {', '.join(_TYPES)}{_did_you_mean(tname, _TYPES)}",
+                )
+                ptype = NUMBER
+            unit = r.choice(node, "unit", what, _UNITS)
+            status = r.choice(node, "status", what, _STATUSES)
+            values = []
+            raw_values = node.get("values")
+            if not isinstance(raw_values, list) or not raw_values:
+                self.p.add(
+                    r.at(node, "values"),
+                    f"{what}.values: expected a non-empty list of {{start, value}}",
+                )
+                raw_values = []
+            for i, v in enumerate(raw_values):
+                vw = f"{what}.values[{i}]"
+                if not r.mapping(v, vw, {"start", "value", "status", "note"}, {"start", "value"}):
+                    continue
+                start = r.date(v, "start", vw)
+                value = self._param_value(v.get("value"), ptype, r, v, vw)
+                vstatus = v.get("status", status)
+                if vstatus not in _STATUSES:
+                    self.p.add(
+                        r.at(v, "status"), f"{vw}.status: {vstatus!r} is not one of seed, assumed"
+                    )
+                    vstatus = status
+                if start is not None:
+                    values.append(ParameterValue(start, value, vstatus, str(v.get("note") or "")))
+            starts = [pv.start for pv in values]
+            if starts != sorted(starts) or len(set(starts)) != len(starts):
+                self.p.add(
+                    r.at(node, "values"), f"{what}.values: start dates must be strictly increasing"
+                )
+            if status == "assumed" and not node.get("note"):
+                self.p.add(r.at(node), f"{what}: an assumed parameter needs a note saying why")
+            self.parameters[str(name)] = Parameter(
+                name=str(name),
+                title=r.text(node, "title", what),
+                type=ptype,
+                unit=unit,
+                clause=self._clause(node, r, what),
+                status=status,  # type: ignore[arg-type]
+                note=str(node.get("note") or ""),
+                values=tuple(values),
+                origin=r.at(body, name),
+            )
+
+    def _param_value(self, raw: Any, ptype: Type, r: _Reader, node: Any, what: str) -> Any:
+        if ptype == NUMBER:
+            num = _number(raw)
+            if num is None:
+                self.p.add(r.at(node, "value"), f"{what}.value: expected a number, got {raw!r}")
+            return num
+        if ptype == BOOL:
+            if not isinstance(raw, bool):
+                self.p.add(r.at(node, "value"), f"{what}.value: expected true/false, got {raw!r}")
+            return bool(raw)
+        if ptype == DATE:
+            return r.date(node, "value", what)
+        if isinstance(ptype, ListType):
+            if not isinstance(raw, list):
+                self.p.add(r.at(node, "value"), f"{what}.value: expected a list, got {raw!r}")
+                return ()
+            if ptype.elem == NUMBER:
+                return tuple(_number(x) for x in raw)
+            return tuple(str(x) for x in raw)
+        if not isinstance(raw, str):
+            self.p.add(r.at(node, "value"), f"{what}.value: expected text, got {raw!r}")
+        return str(raw)
+
+    def _catalogues(self, body: Any, r: _Reader) -> None:
+        if not isinstance(body, Mapping):
+            self.p.add(r.at(body), "catalogues: expected a mapping name -> catalogue")
+            return
+        for name, node in body.items():
+            what = f"catalogues.{name}"
+            if not r.mapping(
+                node,
+                what,
+                {"title", "clause", "status", "note", "items"},
+                {"title", "clause", "status", "items"},
+            ):
+                continue
+            items = []
+            seen: set[str] = set()
+            for i, it in enumerate(node.get("items") or []):
+                iw = f"{what}.items[{i}]"
+                if not r.mapping(it, iw, {"code", "zh", "en"}, {"code", "zh", "en"}):
+                    continue
+                code = str(it["code"])
+                if code in seen:
+                    self.p.add(r.at(node["items"], index=i), f"{iw}.code: duplicate code {code!r}")
+                seen.add(code)
+                items.append(CatalogueItem(code, str(it["zh"]), str(it["en"])))
+            status = r.choice(node, "status", what, _STATUSES)
+            self.catalogues[str(name)] = Catalogue(
+                name=str(name),
+                title=r.text(node, "title", what),
+                clause=self._clause(node, r, what),
+                status=status,  # type: ignore[arg-type]
+                note=str(node.get("note") or ""),
+                items=tuple(items),
+                origin=r.at(body, name),
+            )
+
+    def _variables(self, body: Any, r: _Reader) -> None:
+        if not isinstance(body, Mapping):
+            self.p.add(r.at(body), "variables: expected a mapping entity.name -> variable")
+            return
+        for qname, node in body.items():
+            what = f"variables.{qname}"
+            if not r.mapping(
+                node, what, {"title", "type", "expr", "clause", "note"}, {"title", "type", "expr"}
+            ):
+                continue
+            entity, _, name = str(qname).partition(".")
+            if entity not in self.base_schema.entities or not _ID.match(name):
+                self.p.add(
+                    r.at(body, qname),
+                    f"{what}: expected <entity>.<name> with entity one of "
+                    f"{', '.join(self.base_schema.entities)}{_did_you_mean(entity, self.base_schema.entities)}",
+                )
+                continue
+            if name in self.base_schema.entities[entity].fields:
+                self.p.add(r.at(body, qname), f"{what}: {name!r} is already a field of {entity}")
+                continue
+            tname = str(node.get("type"))
+            vtype = _TYPES.get(tname)
+            if vtype is None:
+                self.p.add(
+                    r.at(node, "type"), f"{what}.type: {tname!r} is not one of {', '.join(_TYPES)}"
+                )
+                continue
+            text = _expr_text(node.get("expr"))
+            if text is None:
+                self.p.add(r.at(node, "expr"), f"{what}.expr: expected an expression")
+                continue
+            clause = self._clause(node, r, what, required=False) or None
+            self.var_raw[str(qname)] = (
+                entity,
+                name,
+                r.text(node, "title", what),
+                vtype,
+                text,
+                clause,
+                r.at(node, "expr"),
+            )
+
+    # ------------------------------------------------------------------ finish
+    def _parse_check(
+        self, text: str, origin: str, schema: Schema, entity: str, want: Type | None, what: str
+    ) -> Expr | None:
+        try:
+            expr = parse(text, origin=origin)
+            got = check(
+                expr,
+                schema,
+                entity,
+                params={n: p.type for n, p in self.parameters.items()},
+                catalogues=set(self.catalogues),
+                origin=origin,
+                text=text,
+            )
+        except ExpressionError as exc:
+            self.p.items.append(f"{what}: {exc}")
+            return None
+        if want is not None and got != want:
+            self.p.add(origin, f"{what}: expression has type {got}, expected {want}: {text}")
+        return expr
+
+    def finish(self, meta: PolicyMeta, chash: str) -> Policy:
+        # 1. schema with every derived variable (declared types), so variables may use each other
+        extra: dict[str, dict[str, Type]] = {}
+        for entity, name, _t, vtype, _x, _c, _o in self.var_raw.values():
+            extra.setdefault(entity, {})[name] = vtype
+        schema = self.base_schema
+        for entity, fields in extra.items():
+            schema = schema.with_fields(entity, fields)
+        # 2. variables: parse, check, dependency order (cycles rejected)
+        parsed: dict[str, Variable] = {}
+        for qname, (entity, name, title, vtype, text, clause, origin) in self.var_raw.items():
+            expr = self._parse_check(text, origin, schema, entity, vtype, f"variables.{qname}")
+            if expr is not None:
+                parsed[qname] = Variable(entity, name, title, vtype, expr, text, clause, origin)
+        ordered = self._order_variables(parsed, schema)
+        # 3. rules
+        rules: list[Rule] = []
+        for rid in self.rule_order:
+            if rid in self.rule_raw:
+                node, r = self.rule_raw[rid]
+                rule = self._rule(node, r, schema)
+                if rule is not None:
+                    rules.append(rule)
+            elif rid in self.parent_rules:
+                rules.append(self.parent_rules[rid])
+        # 4. cases
+        rule_ids = {r.id for r in rules}
+        cases = [c for c in (self._case(node, r, rule_ids) for node, r in self.case_raw) if c]
+        ids = [c.id for c in cases]
+        for dup in sorted({i for i in ids if ids.count(i) > 1}):
+            self.p.add(str(self.root / "cases"), f"cases: duplicate case id {dup!r}")
+        # 5. unused parameters and catalogues are reported by `fupin-rules validate`, not here
+        return Policy(
+            meta=meta,
+            clauses=dict(self.clauses),
+            parameters=dict(self.parameters),
+            catalogues=dict(self.catalogues),
+            variables=tuple(ordered),
+            rules=tuple(rules),
+            cases=tuple(cases),
+            schema=schema,
+            content_hash=chash,
+            path=str(self.root),
+        )
+
+    def _order_variables(self, parsed: dict[str, Variable], schema: Schema) -> list[Variable]:
+        deps: dict[str, set[str]] = {}
+        for qname, var in parsed.items():
+            reads = referenced_fields(var.expr, schema, var.entity)
+            deps[qname] = {f"{k}.{f}" for k, f in reads if f"{k}.{f}" in parsed}
+        order: list[Variable] = []
+        state: dict[str, int] = {}  # 1 visiting, 2 done
+
+        def visit(q: str, stack: list[str]) -> None:
+            if state.get(q) == 2:
+                return
+            if state.get(q) == 1:
+                cycle = [*stack[stack.index(q) :], q]
+                self.p.add(
+                    parsed[q].origin,
+                    f"variables: cycle between derived variables: {' -> '.join(cycle)}",
+                )
+                return
+            state[q] = 1
+            for d in sorted(deps[q]):
+                visit(d, [*stack, q])
+            state[q] = 2
+            order.append(parsed[q])
+
+        for q in parsed:
+            visit(q, [])
+        return order
+
+    def _condition(
+        self,
+        node: Any,
+        r: _Reader,
+        schema: Schema,
+        entity: str,
+        what: str,
+        want: Type | None,
+        key: str = "expr",
+    ) -> Condition | None:
+        if isinstance(node, Mapping):
+            allowed = {"id", "title", "expr"}
+            if not r.mapping(node, what, allowed, {"id", "title", "expr"}):
+                return None
+            cid = str(node.get("id"))
+            if not _ID.match(cid):
+                self.p.add(r.at(node, "id"), f"{what}.id: {cid!r} must match [a-z][a-z0-9_]*")
+            text = _expr_text(node.get(key))
+            title = r.text(node, "title", what)
+            origin = r.at(node, key)
+        else:
+            cid, title, text, origin = (
+                what.rsplit(".", 1)[-1],
+                Text("", ""),
+                _expr_text(node),
+                r.at(node),
+            )
+        if text is None:
+            self.p.add(origin, f"{what}: expected an expression")
+            return None
+        expr = self._parse_check(text, origin, schema, entity, want, what)
+        return Condition(cid, title, expr, text, origin) if expr is not None else None
+
+    def _rule(self, node: Any, r: _Reader, schema: Schema) -> Rule | None:
+        rid = node["id"]
+        what = f"rules.{rid}"
+        keys = {
+            "id",
+            "clause",
+            "title",
+            "entity",
+            "kind",
+            "status",
+            "note",
+            "applies_if",
+            "conditions",
+            "amount",
+            "outputs",
+        }
+        if not r.mapping(
+            node, what, keys, {"id", "clause", "title", "entity", "kind", "status", "conditions"}
+        ):
+            return None
+        entity = str(node.get("entity"))
+        if entity not in schema.entities:
+            self.p.add(
+                r.at(node, "entity"),
+                f"{what}.entity: unknown entity {entity!r}{_did_you_mean(entity, schema.entities)}",
+            )
+            return None
+        kind = r.choice(node, "kind", what, _KINDS)
+        status = r.choice(node, "status", what, _STATUSES)
+        if status == "assumed" and not node.get("note"):
+            self.p.add(r.at(node), f"{what}: an assumed rule needs a note saying what is assumed")
+        applies = None
+        if node.get("applies_if") is not None:
+            applies = self._applies(node, r, schema, entity, what)
+        conds: list[Condition] = []
+        raw_conds = node.get("conditions")
+        if not isinstance(raw_conds, list) or not raw_conds:
+            self.p.add(r.at(node, "conditions"), f"{what}.conditions: expected a non-empty list")
+            raw_conds = []
+        for i, c in enumerate(raw_conds):
+            cond = self._condition(c, r, schema, entity, f"{what}.conditions[{i}]", BOOL)
+            if cond is not None:
+                conds.append(cond)
+        ids = [c.id for c in conds]
+        for dup in sorted({i for i in ids if ids.count(i) > 1}):
+            self.p.add(
+                r.at(node, "conditions"), f"{what}.conditions: duplicate condition id {dup!r}"
+            )
+        amount = None
+        if node.get("amount") is not None:
+            if kind != "eligibility":
+                self.p.add(
+                    r.at(node, "amount"), f"{what}.amount: only eligibility rules have an amount"
+                )
+            amount = self._amount(node, r, schema, entity, what)
+        outputs: list[Condition] = []
+        raw_out = node.get("outputs") or {}
+        if not isinstance(raw_out, Mapping):
+            self.p.add(
+                r.at(node, "outputs"), f"{what}.outputs: expected a mapping name -> expression"
+            )
+            raw_out = {}
+        for oname, otext in raw_out.items():
+            text = _expr_text(otext)
+            origin = r.at(raw_out, oname)
+            if text is None:
+                self.p.add(origin, f"{what}.outputs.{oname}: expected an expression")
+                continue
+            expr = self._parse_check(text, origin, schema, entity, None, f"{what}.outputs.{oname}")
+            if expr is not None:
+                outputs.append(
+                    Condition(str(oname), Text(str(oname), str(oname)), expr, text, origin)
+                )
+        return Rule(
+            id=rid,
+            clause=self._clause(node, r, what),
+            title=r.text(node, "title", what),
+            entity=entity,
+            kind=kind,  # type: ignore[arg-type]
+            status=status,  # type: ignore[arg-type]
+            note=str(node.get("note") or ""),
+            applies_if=applies,
+            conditions=tuple(conds),
+            amount=amount,
+            outputs=tuple(outputs),
+            origin=r.at(node),
+        )
+
+    def _applies(
+        self, node: Any, r: _Reader, schema: Schema, entity: str, what: str
+    ) -> Condition | None:
+        text = _expr_text(node.get("applies_if"))
+        origin = r.at(node, "applies_if")
+        if text is None:
+            self.p.add(origin, f"{what}.applies_if: expected an expression")
+            return None
+        expr = self._parse_check(text, origin, schema, entity, BOOL, f"{what}.applies_if")
+        return (
+            Condition("applies_if", Text("适用范围", "applies if"), expr, text, origin)
+            if expr
+            else None
+        )
+
+    def _amount(
+        self, node: Any, r: _Reader, schema: Schema, entity: str, what: str
+    ) -> Condition | None:
+        text = _expr_text(node.get("amount"))
+        origin = r.at(node, "amount")
+        if text is None:
+            self.p.add(origin, f"{what}.amount: expected an expression")
+            return None
+        expr = self._parse_check(text, origin, schema, entity, NUMBER, f"{what}.amount")
+        return Condition("amount", Text("金额", "amount"), expr, text, origin) if expr else None
+
+    def _case(self, node: Any, r: _Reader, rule_ids: set[str]) -> Case | None:
+        keys = {"id", "title", "on", "data", "fixture", "changes", "expect", "note"}
+        what = f"cases.{node.get('id') if isinstance(node, Mapping) else '?'}"
+        if not r.mapping(node, what, keys, {"id", "on", "expect"}):
+            return None
+        on = r.date(node, "on", what)
+        if "data" in node and "fixture" in node:
+            self.p.add(r.at(node), f"{what}: give either data or fixture, not both")
+        if "fixture" in node:
+            fx = str(node["fixture"])
+            if fx not in self.fixtures:
+                self.p.add(
+                    r.at(node, "fixture"),
+                    f"{what}.fixture: unknown fixture {fx!r}{_did_you_mean(fx, self.fixtures)}",
+                )
+                return None
+            data = _merge_changes(self.fixtures[fx], _plain(node.get("changes") or {}))
+        elif "data" in node:
+            data = _merge_changes(_plain(node["data"]), _plain(node.get("changes") or {}))
+        else:
+            self.p.add(r.at(node), f"{what}: needs data or fixture")
+            return None
+        expects: list[Expectation] = []
+        for i, e in enumerate(node.get("expect") or []):
+            ew = f"{what}.expect[{i}]"
+            if not r.mapping(
+                e, ew, {"rule", "subject", "verdict", "amount", "conditions"}, {"rule", "subject"}
+            ):
+                continue
+            rule = str(e["rule"])
+            if rule not in rule_ids:
+                self.p.add(
+                    r.at(e, "rule"),
+                    f"{ew}.rule: unknown rule {rule!r}{_did_you_mean(rule, rule_ids)}",
+                )
+            verdict = e.get("verdict")
+            if verdict is not None and verdict not in _VERDICTS:
+                self.p.add(
+                    r.at(e, "verdict"),
+                    f"{ew}.verdict: {verdict!r} is not one of {', '.join(_VERDICTS)}",
+                )
+            amount = _number(e["amount"]) if e.get("amount") is not None else None
+            conds = e.get("conditions") or {}
+            for cid, cv in conds.items():
+                if cv not in _VERDICTS:
+                    self.p.add(
+                        r.at(conds, cid),
+                        f"{ew}.conditions.{cid}: {cv!r} is not one of {', '.join(_VERDICTS)}",
+                    )
+            expects.append(
+                Expectation(
+                    rule,
+                    str(e["subject"]),
+                    verdict,
+                    amount,
+                    {str(k): str(v) for k, v in conds.items()},
+                    r.at(e),
+                )
+            )
+        if on is None:
+            return None
+        return Case(
+            str(node["id"]), str(node.get("title") or ""), on, data, tuple(expects), r.at(node)
+        )
+
+
+_KEYS = {
+    "townships": "township_id",
+    "villages": "village_id",
+    "households": "household_id",
+    "persons": "person_id",
+    "loans": "loan_id",
+    "payments": "payment_id",
+    "projects": "project_id",
+    "documents": "document_id",
+    "procedure_steps": "step_id",
+    "relocations": "relocation_id",
+    "rectification_items": "item_id",
+}
+
+
+def _merge_changes(base: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
+    """Apply case ``changes`` to a fixture: records matched by id are updated, others added.
+
+    A table given as ``null`` in changes removes the table (not supplied -> unknown); a record
+    with ``_remove: true`` is deleted.
+    """
+    out = {
+        k: (list(v) if isinstance(v, list) else dict(v) if isinstance(v, Mapping) else v)
+        for k, v in base.items()
+    }
+    for table, rows in changes.items():
+        if rows is None:
+            out.pop(table, None)
+            continue
+        if table == "county":
+            out["county"] = {**dict(out.get("county") or {}), **dict(rows)}
+            continue
+        key = _KEYS.get(table)
+        current = [dict(x) for x in out.get(table, [])]
+        for row in rows:
+            rid = row.get(key) if key else None
+            match = next((c for c in current if key and c.get(key) == rid), None)
+            if row.get("_remove"):
+                if match is not None:
+                    current.remove(match)
+                continue
+            if match is not None:
+                match.update(row)
+            else:
+                current.append(dict(row))
+        out[table] = current
+    return out

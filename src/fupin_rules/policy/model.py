@@ -1,0 +1,270 @@
+"""The loaded policy: frozen attrs values, made only by the loader, never subclassed."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from fractions import Fraction
+from typing import Any, Literal
+
+import attrs
+
+from fupin_rules.expr import Expr, Schema, Type
+
+__all__ = [
+    "Case",
+    "Catalogue",
+    "CatalogueItem",
+    "ClauseInfo",
+    "Condition",
+    "Expectation",
+    "Parameter",
+    "ParameterValue",
+    "Policy",
+    "PolicyMeta",
+    "ResolvedParameter",
+    "Rule",
+    "Text",
+    "Variable",
+]
+
+Status = Literal["seed", "assumed"]
+RuleKind = Literal["eligibility", "compliance", "target"]
+ENTITY_ORDER = ("person", "household", "village", "county")
+
+
+@attrs.frozen
+class Text:
+    """A title in Chinese and English."""
+
+    zh: str
+    en: str
+
+    def get(self, lang: str) -> str:
+        """The text in ``lang`` ("zh" or "en")."""
+        return self.zh if lang == "zh" else self.en
+
+
+@attrs.frozen
+class ClauseInfo:
+    """A clause of the source document that rules and parameters may cite."""
+
+    clause: str
+    title: Text
+    text_missing: bool = False
+    note: str = ""
+
+
+@attrs.frozen
+class ParameterValue:
+    """One value of a parameter and the day from which it holds."""
+
+    start: dt.date
+    value: Any  # Fraction | bool | str | date | tuple
+    status: Status
+    note: str = ""
+
+
+@attrs.frozen
+class ResolvedParameter:
+    """A parameter's value on a date, with the period it holds for (``end`` inclusive)."""
+
+    name: str
+    value: Any
+    start: dt.date
+    end: dt.date | None
+    status: Status
+    unit: str
+    clause: str
+
+
+@attrs.frozen
+class Parameter:
+    """A dated parameter: a value series with effective dates, unit, clause and status."""
+
+    name: str
+    title: Text
+    type: Type
+    unit: str
+    clause: str
+    status: Status
+    note: str
+    values: tuple[ParameterValue, ...]
+    origin: str = ""
+
+    def at(self, on: dt.date) -> ResolvedParameter | None:
+        """The value holding on ``on``, or ``None`` before the first start date."""
+        found: ResolvedParameter | None = None
+        for i, pv in enumerate(self.values):
+            if pv.start <= on:
+                nxt = self.values[i + 1].start if i + 1 < len(self.values) else None
+                end = nxt - dt.timedelta(days=1) if nxt else None
+                found = ResolvedParameter(
+                    self.name, pv.value, pv.start, end, pv.status, self.unit, self.clause
+                )
+        return found
+
+
+@attrs.frozen
+class CatalogueItem:
+    """An entry of a catalogue."""
+
+    code: str
+    zh: str
+    en: str
+
+
+@attrs.frozen
+class Catalogue:
+    """A named list (e.g. the 31 outpatient chronic diseases)."""
+
+    name: str
+    title: Text
+    clause: str
+    status: Status
+    note: str
+    items: tuple[CatalogueItem, ...]
+    origin: str = ""
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        """The items' codes, in order."""
+        return tuple(i.code for i in self.items)
+
+
+@attrs.frozen
+class Variable:
+    """A derived variable of an entity, defined by an expression."""
+
+    entity: str
+    name: str
+    title: Text
+    type: Type
+    expr: Expr
+    text: str
+    clause: str | None
+    origin: str = ""
+
+    @property
+    def qualified_name(self) -> str:
+        """``entity.name``."""
+        return f"{self.entity}.{self.name}"
+
+
+@attrs.frozen
+class Condition:
+    """A named condition of a rule; each is explained on its own."""
+
+    id: str
+    title: Text
+    expr: Expr
+    text: str
+    origin: str = ""
+
+
+@attrs.frozen
+class Rule:
+    """A rule: its conditions (Kleene AND), optional scope, amount and outputs."""
+
+    id: str
+    clause: str
+    title: Text
+    entity: str
+    kind: RuleKind
+    status: Status
+    note: str
+    applies_if: Condition | None
+    conditions: tuple[Condition, ...]
+    amount: Condition | None = None  # the expression and its source text
+    outputs: tuple[Condition, ...] = ()
+    origin: str = ""
+
+
+@attrs.frozen
+class Expectation:
+    """An expected finding in a case file."""
+
+    rule: str
+    subject: str
+    verdict: str | None = None
+    amount: Fraction | None = None
+    conditions: Mapping[str, str] = attrs.field(factory=dict)
+    origin: str = ""
+
+
+@attrs.frozen
+class Case:
+    """A case: input data, an as-of date and expected findings."""
+
+    id: str
+    title: str
+    on: dt.date
+    data: Mapping[str, Any]
+    expect: tuple[Expectation, ...]
+    origin: str = ""
+
+
+@attrs.frozen
+class PolicyMeta:
+    """Package metadata."""
+
+    id: str
+    version: str
+    title: Text
+    jurisdiction: Text
+    source: Mapping[str, str]
+    effective_start: dt.date | None
+    effective_end: dt.date | None
+    extends: str | None
+
+
+@attrs.frozen(eq=False)
+class Policy:
+    """A loaded, validated, immutable policy package, identified by id + version + content hash."""
+
+    meta: PolicyMeta
+    clauses: Mapping[str, ClauseInfo]
+    parameters: Mapping[str, Parameter]
+    catalogues: Mapping[str, Catalogue]
+    variables: tuple[Variable, ...]  # in dependency order
+    rules: tuple[Rule, ...]
+    cases: tuple[Case, ...]
+    schema: Schema
+    content_hash: str
+    path: str
+
+    @property
+    def id(self) -> str:
+        """The package id, e.g. ``county_2017``."""
+        return self.meta.id
+
+    @property
+    def version(self) -> str:
+        """The package's semantic version."""
+        return self.meta.version
+
+    @property
+    def ref(self) -> str:
+        """``id@version#hash12`` — what produced a decision."""
+        return f"{self.meta.id}@{self.meta.version}#{self.content_hash[:12]}"
+
+    def rule(self, rule_id: str) -> Rule:
+        """A rule by id (KeyError with the known ids if absent)."""
+        for r in self.rules:
+            if r.id == rule_id:
+                return r
+        raise KeyError(f"no rule {rule_id!r} in {self.ref}")
+
+    def rules_for(self, entity: str) -> tuple[Rule, ...]:
+        """The rules evaluated on one entity kind."""
+        return tuple(r for r in self.rules if r.entity == entity)
+
+    def variables_for(self, entity: str) -> tuple[Variable, ...]:
+        """The derived variables of one entity kind, in dependency order."""
+        return tuple(v for v in self.variables if v.entity == entity)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Policy) and (self.ref == other.ref)
+
+    def __hash__(self) -> int:
+        return hash(self.ref)
