@@ -252,6 +252,18 @@ def validate(
     )
 
 
+def _register_extensions() -> None:
+    """Commands that live in other modules (author tools), registered on the same app."""
+    try:
+        from fupin_rules.authoring.cli import register
+    except ImportError:  # the authoring module is optional during development
+        return
+    register(app)
+
+
+_register_extensions()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit code (also usable from tests as ``main([...])``)."""
     try:
