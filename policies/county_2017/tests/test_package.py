@@ -1,0 +1,132 @@
+"""Package tests for county_2017: discovery, catalogue shapes, rule/catalogue agreement, cases, scale targets."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+
+from fupin_policy_county_2017 import policy_path
+from fupin_rules.domain.dataset import load_dataset
+from fupin_rules.domain.models import Village
+from fupin_rules.engine.cases import run_cases
+from fupin_rules.engine.run import run_policy
+from fupin_rules.policy import load_policy
+
+
+@pytest.fixture(scope="module")
+def policy():
+    return load_policy(policy_path())
+
+
+def test_entry_point_and_path_load_the_same_policy(policy):
+    assert (policy_path() / "policy.yaml").is_file()
+    by_name = load_policy("county_2017")
+    assert by_name.ref == policy.ref
+    assert policy.id == "county_2017" and policy.version == "1.0.0"
+
+
+def test_missing_sections_are_named_and_uncitable(policy):
+    for clause in ("三(五)", "三(六)", "三(七)"):
+        assert policy.clauses[clause].text_missing
+        assert policy.clauses[clause].note
+    cited = {r.clause for r in policy.rules}
+    assert not cited & {"三(五)", "三(六)", "三(七)"}
+
+
+def test_31_outpatient_chronic_diseases_assumed(policy):
+    """三(二)3 “31种门诊慢性病”: the catalogue keeps exactly 31 entries; names stay assumed until replaced."""
+    cat = policy.catalogues["outpatient_chronic_diseases"]
+    assert len(cat.items) == 31
+    assert len(set(cat.codes)) == 31
+    assert cat.status == "assumed"
+
+
+def test_nine_haves_catalogue_rule_and_variable_agree(policy):
+    """三(三) “九有”: nine provisional items, each a Village field, checked one by one by the rule."""
+    cat = policy.catalogues["nine_haves"]
+    assert len(cat.items) == 9 and cat.status == "assumed"
+    assert set(cat.codes) <= set(Village.model_fields)
+    rule = policy.rule("village.exit.nine_haves")
+    assert rule.status == "assumed"
+    assert [c.id for c in rule.conditions] == list(cat.codes)
+    assert [c.text for c in rule.conditions] == list(cat.codes)
+    var = next(v for v in policy.variables if v.qualified_name == "village.nine_haves_met")
+    assert set(re.findall(r"[a-z_]+", var.text)) - {"and"} == set(cat.codes)
+
+
+def test_data_exchange_conditions_match_catalogue(policy):
+    """三(一)1: one condition per department of the catalogue (教育、卫生、人社、民政、残联)."""
+    codes = policy.catalogues["data_exchange_departments"].codes
+    rule = policy.rule("county.identification.data_exchange")
+    assert [c.id for c in rule.conditions] == list(codes)
+    assert [c.text for c in rule.conditions] == [f'"{c}" in data_exchange_departments' for c in codes]
+
+
+@pytest.mark.parametrize(
+    ("rule_id", "catalogue"),
+    [
+        ("household.archive.file_identification", "household_file_identification"),
+        ("household.archive.file_assistance", "household_file_assistance"),
+        ("household.archive.file_exit", "household_file_exit"),
+    ],
+)
+def test_household_file_rules_follow_their_catalogue(policy, rule_id, catalogue):
+    """三(一)3 村“一户一档”: each document kind of a category is one condition of its rule."""
+    rule = policy.rule(rule_id)
+    assert [c.id for c in rule.conditions] == list(policy.catalogues[catalogue].codes)
+    for cond in rule.conditions:
+        assert f'kind == "{cond.id}"' in cond.text
+
+
+def test_exit_procedure_rule_follows_the_step_catalogue(policy):
+    """三(一)2 申请 → 核查测算 → 公示 → 告知."""
+    steps = policy.catalogues["exit_procedure_steps"].codes
+    rule = policy.rule("household.exit.procedure_complete")
+    assert [c.id for c in rule.conditions][: len(steps)] == list(steps)
+
+
+def test_every_rule_has_a_passing_and_a_failing_case(policy):
+    seen: dict[str, set[str]] = {r.id: set() for r in policy.rules}
+    for case in policy.cases:
+        for exp in case.expect:
+            if exp.verdict:
+                seen[exp.rule].add(exp.verdict)
+    # the 35,000-person target passes only at scale: see test_persons_target_at_scale
+    seen["county.target.persons_exited"].add("pass")
+    missing = {r: {"pass", "fail"} - v for r, v in seen.items() if {"pass", "fail"} - v}
+    assert not missing
+
+
+def test_cases(policy):
+    results = run_cases(policy)
+    failures = [f"{r.case_id}: {f}" for r in results if not r.passed for f in r.failures]
+    assert not failures, "\n".join(failures)
+
+
+def _scale_dataset(persons: int) -> dict:
+    households, people = [], []
+    size = 35
+    for h in range((persons + size - 1) // size):
+        hid = f"H{h:05d}"
+        households.append({"household_id": hid, "village_id": "V1", "poverty_status": "exited", "exit_year": 2017})
+        for i in range(min(size, persons - h * size)):
+            people.append({"person_id": f"{hid}P{i:02d}", "household_id": hid})
+    return {
+        "county": {"county_id": "C1"},
+        "townships": [{"township_id": "T1", "county_id": "C1"}],
+        "villages": [{"village_id": "V1", "township_id": "T1"}],
+        "households": households,
+        "persons": people,
+    }
+
+
+@pytest.mark.parametrize(("persons", "verdict"), [(34_999, "fail"), (35_000, "pass")])
+def test_persons_target_at_scale(policy, persons, verdict):
+    """二 “完成3.5万人农村贫困人口脱贫”: 35,000 exited persons meet the target, 34,999 do not."""
+    loaded = load_dataset(_scale_dataset(persons))
+    assert not loaded.issues
+    ev = run_policy(policy, loaded.dataset, dt.date(2017, 12, 31), strata=("county",))
+    finding = next(f for f in ev.findings if f.rule_id == "county.target.persons_exited")
+    assert finding.verdict.value == verdict
