@@ -252,6 +252,28 @@ def validate(
     )
 
 
+@app.command()
+def coverage(
+    policy: Annotated[str, typer.Argument(help="Policy folder or installed name")] = DEFAULT_POLICY,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write the Markdown page here.")
+    ] = None,
+) -> None:
+    """Print the coverage table: each clause -> the rules that encode it, or why none can."""
+    from fupin_rules.policy.coverage import coverage_markdown
+    from fupin_rules.policy.discovery import load_policy
+
+    try:
+        text = coverage_markdown(load_policy(policy))
+    except FupinRulesError as exc:
+        _fail(str(exc))
+        return
+    if out:
+        out.write_text(text, encoding="utf-8")
+    else:
+        typer.echo(text)
+
+
 def _register_extensions() -> None:
     """Commands that live in other modules (author tools), registered on the same app."""
     try:

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
 
 import attrs
 
 from fupin_rules.domain.dataset import load_dataset
 from fupin_rules.engine.run import UnitEngine, run_policy
-from fupin_rules.findings.model import Finding
+from fupin_rules.expr import UNKNOWN
+from fupin_rules.findings.model import Finding, format_value
 from fupin_rules.policy.model import Case, Policy
 
 __all__ = ["CaseResult", "run_case", "run_cases"]
@@ -28,6 +32,18 @@ class CaseResult:
     def passed(self) -> bool:
         """True when every expectation held."""
         return not self.failures
+
+
+def _same(got: Any, want: Any) -> bool:
+    if want is None:
+        return got is UNKNOWN
+    if (
+        isinstance(want, Fraction)
+        and isinstance(got, Fraction | int | Decimal)
+        and not isinstance(got, bool)
+    ):
+        return Fraction(got) == want
+    return bool(got == want)
 
 
 def _index(findings: Iterable[Finding]) -> dict[tuple[str, str], Finding]:
@@ -54,6 +70,11 @@ def run_case(policy: Policy, case: Case, engine: UnitEngine | None = None) -> Ca
             failures.append(f"{where}: verdict {f.verdict.value}, expected {exp.verdict} ({why})")
         if exp.amount is not None and (f.amount is None or f.amount != exp.amount):
             failures.append(f"{where}: amount {f.amount}, expected {exp.amount}")
+        outs = dict(f.outputs)
+        for name, want in exp.outputs.items():
+            got_v = outs.get(name, "<absent>")
+            if not _same(got_v, want):
+                failures.append(f"{where}: output {name} is {format_value(got_v)}, expected {want}")
         conds = {c.id: c.outcome.value for c in f.conditions}
         for cid, want in exp.conditions.items():
             if conds.get(cid) != want:

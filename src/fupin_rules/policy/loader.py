@@ -202,6 +202,18 @@ def _number(value: Any) -> Fraction | None:
     return None
 
 
+def _expected_value(value: Any) -> Any:
+    """An expected output in a case: numbers exact, null = unknown, the rest as written."""
+    if value is None:
+        return None
+    num = _number(value) if not isinstance(value, str) else None
+    if num is not None:
+        return num
+    if isinstance(value, dt.datetime):
+        return value.date()
+    return value
+
+
 def _expr_text(value: Any) -> str | None:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -230,6 +242,20 @@ def _iter_files(root: Path, section: str) -> Iterator[Path]:
     if folder.is_dir():
         yield from sorted(folder.glob("*.yaml"))
         yield from sorted(folder.glob("*.yml"))
+
+
+def _uncovered(raw: Any, r: _Reader, what: str) -> tuple[tuple[str, str], ...]:
+    """Items of a clause that are deliberately not encoded, each with the reason."""
+    if raw is None:
+        return ()
+    out = []
+    if not isinstance(raw, list):
+        r.p.add(r.at(raw), f"{what}: expected a list of {{item, reason}}")
+        return ()
+    for i, it in enumerate(raw):
+        if r.mapping(it, f"{what}[{i}]", {"item", "reason"}, {"item", "reason"}):
+            out.append((str(it["item"]), str(it["reason"])))
+    return tuple(out)
 
 
 def content_hash(root: Path) -> str:
@@ -342,7 +368,9 @@ def load_policy_dir(
         raw_clauses = []
     for i, c in enumerate(raw_clauses):
         what = f"policy.clauses[{i}]"
-        if not r.mapping(c, what, {"clause", "title", "text_missing", "note"}, {"clause", "title"}):
+        if not r.mapping(
+            c, what, {"clause", "title", "text_missing", "note", "uncovered"}, {"clause", "title"}
+        ):
             continue
         cid = str(c.get("clause"))
         clauses[cid] = ClauseInfo(
@@ -350,6 +378,7 @@ def load_policy_dir(
             title=r.text(c, "title", what),
             text_missing=bool(c.get("text_missing", False)),
             note=str(c.get("note") or ""),
+            uncovered=_uncovered(c.get("uncovered"), r, f"{what}.uncovered"),
         )
 
     schema = domain_schema()
@@ -904,7 +933,10 @@ class _Builder:
         for i, e in enumerate(node.get("expect") or []):
             ew = f"{what}.expect[{i}]"
             if not r.mapping(
-                e, ew, {"rule", "subject", "verdict", "amount", "conditions"}, {"rule", "subject"}
+                e,
+                ew,
+                {"rule", "subject", "verdict", "amount", "conditions", "outputs"},
+                {"rule", "subject"},
             ):
                 continue
             rule = str(e["rule"])
@@ -927,6 +959,10 @@ class _Builder:
                         r.at(conds, cid),
                         f"{ew}.conditions.{cid}: {cv!r} is not one of {', '.join(_VERDICTS)}",
                     )
+            outs = e.get("outputs") or {}
+            if not isinstance(outs, Mapping):
+                self.p.add(r.at(e, "outputs"), f"{ew}.outputs: expected a mapping name -> value")
+                outs = {}
             expects.append(
                 Expectation(
                     rule,
@@ -935,6 +971,7 @@ class _Builder:
                     amount,
                     {str(k): str(v) for k, v in conds.items()},
                     r.at(e),
+                    {str(k): _expected_value(v) for k, v in outs.items()},
                 )
             )
         if on is None:

@@ -53,6 +53,8 @@ class ClauseInfo:
     title: Text
     text_missing: bool = False
     note: str = ""
+    #: items of the clause deliberately not encoded: (item, reason)
+    uncovered: tuple[tuple[str, str], ...] = ()
 
 
 @attrs.frozen
@@ -190,6 +192,8 @@ class Expectation:
     amount: Fraction | None = None
     conditions: Mapping[str, str] = attrs.field(factory=dict)
     origin: str = ""
+    #: expected rule outputs by name (exact numbers; None = unknown)
+    outputs: Mapping[str, Any] = attrs.field(factory=dict)
 
 
 @attrs.frozen
