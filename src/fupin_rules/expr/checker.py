@@ -351,6 +351,19 @@ class _Checker:
         if node.func == "year":
             self.want(node.args[0], ent, DATE, "the argument of year()")
             return NUMBER
+        if node.func in ("subset", "overlaps"):
+            first, second = node.args
+            a = self.type_of(first, ent)
+            b = self.type_of(second, ent)
+            if not isinstance(a, ListType):
+                self.fail(f"{node.func}() needs two lists; the first is {a}", first)
+            if not isinstance(b, ListType):
+                self.fail(f"{node.func}() needs two lists; the second is {b}", second)
+            if not comparable(a.elem, b.elem):
+                self.fail(
+                    f"{node.func}() needs lists of one element type; found {a} and {b}", second
+                )
+            return BOOL
         self.want(node.args[0], ent, NUMBER, f"the argument of {node.func}()")
         return NUMBER
 

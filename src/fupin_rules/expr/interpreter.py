@@ -407,6 +407,21 @@ def _call(node: Call) -> Compiled:
 
         return year
 
+    if func in ("subset", "overlaps"):
+        second = args[1]
+        every = func == "subset"
+
+        def lists(s: Subject, e: Environment, t: Trace | None) -> Any:
+            a = first(s, e, t)
+            b = second(s, e, t)
+            if a is UNKNOWN or b is UNKNOWN:
+                return UNKNOWN
+            members = set(b)
+            hits = [x in members for x in a]
+            return all(hits) if every else any(hits)
+
+        return lists
+
     def absolute(s: Subject, e: Environment, t: Trace | None) -> Any:
         v = first(s, e, t)
         if v is UNKNOWN:

@@ -58,7 +58,7 @@ AGGREGATES: Final = {
     "any": (True, False),
 }
 #: plain function name -> number of arguments
-CALLS: Final = {"known": 1, "coalesce": 2, "year": 1, "abs": 1}
+CALLS: Final = {"known": 1, "coalesce": 2, "year": 1, "abs": 1, "subset": 2, "overlaps": 2}
 COMPARE_OPS: Final = ("==", "!=", "<", "<=", ">", ">=", "in", "not in")
 ARITHMETIC_OPS: Final = ("+", "-", "*", "/")
 NAME_RE: Final = re.compile(r"[a-z_][a-z0-9_]*\Z")
@@ -246,7 +246,7 @@ def _check_call(inst: Call, _attr: object, args: tuple[Expr, ...]) -> None:
 
 @attrs.frozen
 class Call(Expr):
-    """``known(x)``, ``coalesce(a, b)``, ``year(d)``, ``abs(x)``."""
+    """``known(x)``, ``coalesce(a, b)``, ``year(d)``, ``abs(x)``, ``subset(a, b)``, ``overlaps(a, b)``."""
 
     func: str
     args: tuple[Expr, ...] = attrs.field(validator=_check_call)

@@ -172,3 +172,22 @@ def test_with_fields_adds_derived_variables() -> None:
     assert check(parse("member_count > 2"), extended, "household", params={}, catalogues=()) == BOOL
     with pytest.raises(ValueError, match="members"):
         SCHEMA.with_fields("household", {"members": NUMBER})
+
+
+def test_list_functions_need_lists() -> None:
+    from fupin_rules.errors import ExpressionTypeError
+    from fupin_rules.expr import BOOL, STRING, EntitySchema, ListType, Schema, check, parse
+
+    schema = Schema(
+        entities={
+            "person": EntitySchema(
+                kind="person",
+                fields={"codes": ListType(STRING), "name": STRING},
+                parents={},
+                collections={},
+            )
+        }
+    )
+    assert check(parse('subset(codes, ["a"])'), schema, "person", params={}, catalogues=()) == BOOL
+    with pytest.raises(ExpressionTypeError, match="needs two lists"):
+        check(parse('overlaps(name, ["a"])'), schema, "person", params={}, catalogues=())

@@ -252,3 +252,21 @@ def test_output_conversion() -> None:
     assert to_decimal(Fraction(-5, 1000), places=2) == Decimal("-0.01")
     with pytest.raises(ValueError, match="places"):
         to_decimal(Fraction(1, 3))
+
+
+@pytest.mark.parametrize(
+    ("text", "values", "expected"),
+    [
+        ('subset(codes, catalogue("diseases"))', {"codes": ("diabetes",)}, T),
+        ('subset(codes, catalogue("diseases"))', {"codes": ("diabetes", "flu")}, F),
+        ('subset(codes, catalogue("diseases"))', {"codes": ()}, T),
+        ('subset(codes, catalogue("diseases"))', {}, U),
+        ('overlaps(codes, catalogue("diseases"))', {"codes": ("flu", "hypertension")}, T),
+        ('overlaps(codes, catalogue("diseases"))', {"codes": ("flu",)}, F),
+        ('overlaps(codes, catalogue("diseases"))', {"codes": ()}, F),
+        ('overlaps(codes, catalogue("diseases"))', {}, U),
+    ],
+)
+def test_list_functions(text: str, values: dict[str, Any], expected: Any) -> None:
+    """subset(a, b): every element of a is in b; overlaps(a, b): some element is; unknown in, unknown out."""
+    assert ev(text, Subject("person", "P1", values)) is expected
