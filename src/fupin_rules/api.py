@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -75,8 +75,12 @@ def evaluate(
     *,
     engine: EngineName | str = "auto",
     keep_not_applicable: bool = False,
+    progress: Callable[[str, int], None] | None = None,
 ) -> Evaluation:
-    """Run every rule of ``policy`` over the whole dataset as of ``on`` (the 回头看 run)."""
+    """Run every rule of ``policy`` over the whole dataset as of ``on`` (the 回头看 run).
+
+    ``progress(stratum, n)`` is called after each unit (household, village, county) is done.
+    """
     pol = _policy(policy)
     ds, loaded = _dataset(data)
     return run_policy(
@@ -86,6 +90,7 @@ def evaluate(
         engine=get_engine(engine),
         keep_not_applicable=keep_not_applicable,
         data_issues=loaded.issues if loaded else (),
+        progress=progress,
     )
 
 

@@ -48,6 +48,35 @@ def _fail(message: str, code: int = EXIT_INPUT) -> None:
     raise typer.Exit(code)
 
 
+def _evaluate_with_progress(
+    policy: str, loaded: Any, as_of: dt.date, engine: str, quiet: bool
+) -> Any:
+    """Evaluate with a progress bar on stderr (rich; hidden with --quiet or when not a terminal)."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from fupin_rules.api import evaluate
+
+    ds = loaded.dataset
+    total = len(ds.households) + len(ds.villages) + 1
+    console = Console(stderr=True)
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        disable=quiet or not console.is_terminal,
+    ) as bar:
+        task = bar.add_task("回头看 checking", total=total)
+
+        def step(stratum: str, n: int) -> None:
+            bar.update(task, advance=n, description=f"回头看 checking ({stratum})")
+
+        return evaluate(policy, loaded, as_of, engine=engine, progress=step)
+
+
 @app.command()
 def check(
     data: Annotated[
@@ -77,7 +106,7 @@ def check(
     ] = False,
 ) -> None:
     """Run the whole dataset through a policy (回头看) and report the problems found."""
-    from fupin_rules.api import evaluate, load_data
+    from fupin_rules.api import load_data
     from fupin_rules.reports.json_report import summary, to_json_text
 
     as_of = _date(on)
@@ -89,7 +118,7 @@ def check(
 
             ev = evaluate_batch(policy, loaded, as_of)
         else:
-            ev = evaluate(policy, loaded, as_of, engine=engine)
+            ev = _evaluate_with_progress(policy, loaded, as_of, engine, quiet)
     except FupinRulesError as exc:
         _fail(str(exc))
         return
