@@ -25,7 +25,7 @@ from fupin_rules.findings.model import (
 )
 from fupin_rules.policy.model import Condition, Rule
 
-__all__ = ["MAX_MISSING_LISTED", "evaluate_rule", "to_decimal_yuan"]
+__all__ = ["MAX_MISSING_LISTED", "Scope", "evaluate_rule", "evaluate_scope", "to_decimal_yuan"]
 
 #: at most this many missing fields are named per condition (the rest are counted in the values)
 MAX_MISSING_LISTED = 20
@@ -141,8 +141,27 @@ def _condition(
     )
 
 
-def evaluate_rule(rule: Rule, subject: RecordSubject, ctx: Context) -> Finding:
-    """The finding of ``rule`` on ``subject`` as of ``ctx.on``: verdict, amount, explanation."""
+#: a rule's evaluated scope: the value of ``applies_if``, its explanation, the parameters it read
+Scope = tuple[Any, ConditionResult, dict[str, ParameterUse]]
+
+
+def evaluate_scope(rule: Rule, subject: RecordSubject, ctx: Context) -> Scope | None:
+    """Evaluate a rule's ``applies_if`` (None when the rule has none)."""
+    if rule.applies_if is None:
+        return None
+    params: dict[str, ParameterUse] = {}
+    value, result = _condition(ctx, rule.applies_if, subject, params)
+    return value, result, params
+
+
+def evaluate_rule(
+    rule: Rule, subject: RecordSubject, ctx: Context, scope: Scope | None = None
+) -> Finding:
+    """The finding of ``rule`` on ``subject`` as of ``ctx.on``: verdict, amount, explanation.
+
+    ``scope`` is the rule's already evaluated ``applies_if`` (see :func:`evaluate_scope`), so an
+    engine that routes on the scope does not evaluate it twice.
+    """
     params: dict[str, ParameterUse] = {}
     policy = ctx.policy
     applies_result = None
@@ -151,7 +170,11 @@ def evaluate_rule(rule: Rule, subject: RecordSubject, ctx: Context) -> Finding:
     outputs: list[tuple[str, Any]] = []
     verdict: Outcome
     if rule.applies_if is not None:
-        value, applies_result = _condition(ctx, rule.applies_if, subject, params)
+        if scope is None:
+            scope = evaluate_scope(rule, subject, ctx)
+        assert scope is not None
+        value, applies_result, scope_params = scope
+        params.update(scope_params)
         if value is False:
             verdict = Outcome.NOT_APPLICABLE
         elif value is UNKNOWN or isinstance(value, Interval):
