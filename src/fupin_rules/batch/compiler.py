@@ -1,0 +1,784 @@
+"""Compile expression IR into polars column values, one entity kind's frame at a time.
+
+The same IR the reference interpreter runs (:mod:`fupin_rules.expr.interpreter`) is turned into
+typed column values (:mod:`fupin_rules.batch.values`) over the frame of the subject's kind:
+
+* a field is a column; a derived variable is compiled once and materialised as columns of its
+  kind's frame (its memo, like ``Context.derived``);
+* a parent path (``household.village.x``) gathers the parent's columns through the ``UInt32``
+  parent-index columns (no joins, no per-subject loops);
+* an aggregate compiles its value and filter in the child kind's frame, reduces them with one
+  ``group_by(owner index).agg(...)`` and scatters the result back to the owner frame (owners
+  without children get the empty-collection result: 0, ``all = true``, ...);
+* a collection whose table was not supplied makes the aggregate unknown (null).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from fractions import Fraction
+from typing import Any
+
+import attrs
+import polars as pl
+
+from fupin_rules.batch.frames import KEY, Tables, parent_column
+from fupin_rules.batch.values import (
+    I128,
+    BoolV,
+    ConstList,
+    DateV,
+    ListV,
+    NumV,
+    Rat,
+    StrV,
+    Value,
+    const_expr,
+    kleene_any,
+    num_abs,
+    num_arith,
+    num_compare,
+    num_const,
+    num_neg,
+    num_null,
+    rat_eq,
+)
+from fupin_rules.domain.schema import LINKS
+from fupin_rules.expr import BOOL, DATE, NUMBER, ListType, Type
+from fupin_rules.expr.ir import (
+    Aggregate,
+    Binary,
+    BoolOp,
+    Call,
+    Catalogue,
+    Compare,
+    DateLiteral,
+    Expr,
+    ListExpr,
+    Literal,
+    Not,
+    On,
+    Param,
+    Path,
+    Unary,
+)
+from fupin_rules.expr.values import UNKNOWN, to_value
+from fupin_rules.policy.model import Policy, ResolvedParameter, Variable
+
+__all__ = ["BatchUnsupportedError", "Compiler", "ItemList"]
+
+
+class BatchUnsupportedError(NotImplementedError):
+    """An expression the batch compiler cannot evaluate exactly (use the reference engine)."""
+
+
+@attrs.frozen
+class ItemList:
+    """A list literal with non-constant items (only used on the right of ``in``)."""
+
+    items: tuple[Value, ...]
+
+
+def typed_null(t: Type) -> Value:
+    """The unknown value of a type."""
+    if t == NUMBER:
+        return num_null()
+    if t == BOOL:
+        return BoolV(pl.lit(None, dtype=pl.Boolean))
+    if t == DATE:
+        return DateV(pl.lit(None, dtype=pl.Date))
+    if isinstance(t, ListType):
+        return ListV(pl.lit(None, dtype=pl.List(pl.String)))
+    return StrV(pl.lit(None, dtype=pl.String))
+
+
+def constant(value: object) -> Value:
+    """The column value of a runtime constant (Fraction, bool, str, date, tuple)."""
+    if isinstance(value, bool):
+        return BoolV(const_expr(value))
+    if isinstance(value, Fraction):
+        return num_const(value)
+    if isinstance(value, str):
+        return StrV(const_expr(value))
+    if isinstance(value, dt.date):
+        return DateV(const_expr(value))
+    if isinstance(value, tuple):
+        return ConstList(value)
+    raise BatchUnsupportedError(f"no column value for constant {value!r}")
+
+
+def _guard(known: pl.Expr, result: pl.Expr) -> pl.Expr:
+    return pl.when(known).then(result).otherwise(None)
+
+
+def known_expr(v: Value) -> pl.Expr:
+    """True where the value is known (an interval counts as known, as ``known()``)."""
+    if isinstance(v, NumV):
+        return v.lo.num.is_not_null()
+    if isinstance(v, ConstList | ItemList):
+        return pl.lit(True)
+    return v.e.is_not_null()
+
+
+class Compiler:
+    """Compiles expressions for one policy, one as-of date and one set of tables."""
+
+    def __init__(self, policy: Policy, tables: Tables, on: dt.date) -> None:
+        self.policy = policy
+        self.tables = tables
+        self.on = on
+        self.schema = policy.schema
+        self.variables: dict[tuple[str, str], Variable] = {
+            (v.entity, v.name): v for v in policy.variables
+        }
+        self._var_values: dict[tuple[str, str], Value] = {}
+        self._cache: dict[tuple[str, Expr], Value] = {}
+        self._chains: dict[tuple[str, tuple[str, ...]], tuple[str, str]] = {}
+        self._owners: dict[tuple[str, str], tuple[str, str]] = {}
+        self._params: dict[str, ResolvedParameter] = {}
+        self._n = 0
+        #: caches of other modules (explanations) keyed by their own tuples
+        self.extra: dict[tuple[Any, ...], Any] = {}
+
+    # --- frames and columns ---------------------------------------------------------------
+    def frame(self, kind: str) -> pl.DataFrame:
+        """The current frame of a kind (fields, parent indices and computed columns)."""
+        return self.tables.frames[kind]
+
+    def new_name(self, prefix: str) -> str:
+        """A fresh column name."""
+        self._n += 1
+        return f"_{prefix}{self._n}"
+
+    _name = new_name
+
+    def add_columns(self, kind: str, exprs: dict[str, pl.Expr | pl.Series]) -> None:
+        """Evaluate expressions on a kind's frame and keep them as columns."""
+        parts = [e.alias(n) for n, e in exprs.items()]
+        self.tables.frames[kind] = self.tables.frames[kind].with_columns(parts)
+
+    def materialize(self, kind: str, v: Value) -> Value:
+        """Store a value's expressions as columns of the kind's frame; the value over them."""
+        if isinstance(v, ConstList):
+            if all(isinstance(i, str) for i in v.items):
+                v = ListV(pl.lit(pl.Series([list(v.items)], dtype=pl.List(pl.String))).first())
+            else:
+                return v
+        if isinstance(v, ItemList):
+            raise BatchUnsupportedError("a list with computed items cannot be stored")
+        base = self._name("v")
+        if isinstance(v, NumV):
+            cols: dict[str, pl.Expr | pl.Series] = {}
+
+            def rat(r: Rat, tag: str) -> Rat:
+                cols[f"{base}.{tag}n"] = r.num
+                if isinstance(r.den, int):
+                    return Rat(pl.col(f"{base}.{tag}n"), r.den)
+                cols[f"{base}.{tag}d"] = r.den
+                return Rat(pl.col(f"{base}.{tag}n"), pl.col(f"{base}.{tag}d"))
+
+            lo = rat(v.lo, "lo")
+            hi = None if v.hi is None else rat(v.hi, "hi")
+            miss = None
+            if v.hi is not None:
+                cols[f"{base}.m"] = v.missing()
+                miss = pl.col(f"{base}.m")
+            self.add_columns(kind, cols)
+            return NumV(lo, hi, miss)
+        self.add_columns(kind, {base: v.e})
+        return type(v)(pl.col(base))
+
+    def columns_of(self, v: Value) -> list[str]:
+        """The frame columns a materialised value refers to."""
+        if isinstance(v, NumV):
+            exprs = [v.lo.num]
+            if not isinstance(v.lo.den, int):
+                exprs.append(v.lo.den)
+            if v.hi is not None:
+                exprs.append(v.hi.num)
+                if not isinstance(v.hi.den, int):
+                    exprs.append(v.hi.den)
+            if v.miss is not None:
+                exprs.append(v.miss)
+        elif isinstance(v, ConstList | ItemList):
+            return []
+        else:
+            exprs = [v.e]
+        return [e.meta.output_name() for e in exprs]
+
+    def transport(self, v: Value, source: str, target: str, index: str) -> Value:
+        """A value of ``source`` seen from ``target`` through the index column ``index``."""
+        v = self.materialize(source, v)
+        if isinstance(v, ConstList):
+            return v
+        src = self.frame(source)
+        idx = self.frame(target)[index]
+        mapping: dict[str, str] = {}
+        series: dict[str, pl.Expr | pl.Series] = {}
+        for col in self.columns_of(v):
+            new = self._name("t")
+            mapping[col] = new
+            series[new] = src[col].gather(idx)
+        self.add_columns(target, series)
+        return _rename(v, mapping)
+
+    # --- links and collections -------------------------------------------------------------
+    def chain(self, kind: str, links: tuple[str, ...]) -> tuple[str, str]:
+        """(kind reached, index column in ``kind``'s frame) for a path of parent links."""
+        key = (kind, links)
+        found = self._chains.get(key)
+        if found is not None:
+            return found
+        parents = LINKS[kind][0]
+        target = parents[links[0]]
+        col = parent_column(links[0])
+        for link in links[1:]:
+            nxt = LINKS[target][0][link]
+            new = self._name("c")
+            idx = self.frame(kind)[col]
+            self.add_columns(kind, {new: self.frame(target)[parent_column(link)].gather(idx)})
+            target, col = nxt, new
+        self._chains[key] = (target, col)
+        return target, col
+
+    def owner_index(self, owner: str, collection: str) -> tuple[str, str]:
+        """(child kind, column of the child frame holding the owner's row index)."""
+        key = (owner, collection)
+        found = self._owners.get(key)
+        if found is not None:
+            return found
+        child = LINKS[owner][1][collection]
+        name = self._name("o")
+        cf = self.frame(child)
+        if owner == "county":
+            expr: pl.Expr | pl.Series = pl.lit(0, dtype=pl.UInt32)
+        elif owner == "village" and collection == "residents":
+            expr = self.frame("household")[parent_column("village")].gather(
+                cf[parent_column("household")]
+            )
+        elif owner == "village" and collection == "documents":
+            expr = (
+                pl.when(pl.col("household_id").is_null())
+                .then(pl.col(parent_column("village")))
+                .otherwise(None)
+            )
+        else:
+            expr = pl.col(parent_column(owner))
+        self.add_columns(child, {name: expr})
+        self._owners[key] = (child, name)
+        return child, name
+
+    # --- parameters ------------------------------------------------------------------------
+    def param(self, name: str) -> ResolvedParameter:
+        """The parameter at the as-of date, exactly as ``Context.param`` resolves it."""
+        found = self._params.get(name)
+        if found is None:
+            p = self.policy.parameters[name]
+            found = p.at(self.on) or ResolvedParameter(
+                name, UNKNOWN, self.on, self.on, p.status, p.unit, p.clause
+            )
+            self._params[name] = found
+        return found
+
+    def param_value(self, name: str) -> object:
+        """The parameter's runtime value (``UNKNOWN`` before its first start)."""
+        return to_value(self.param(name).value)
+
+    # --- compile ---------------------------------------------------------------------------
+    def compile(self, node: Expr, kind: str) -> Value | ItemList:
+        """The column value of ``node`` evaluated for every subject of ``kind``."""
+        method: Callable[[Any, str], Value | ItemList] = getattr(self, f"_c_{type(node).__name__}")
+        return method(node, kind)
+
+    def value(self, node: Expr, kind: str) -> Value:
+        """Like :meth:`compile`, refusing computed lists (not values on their own)."""
+        v = self.compile(node, kind)
+        if isinstance(v, ItemList):
+            raise BatchUnsupportedError("a list with computed items is only allowed after 'in'")
+        return v
+
+    def boolean(self, node: Expr, kind: str) -> pl.Expr:
+        """A condition's Boolean expression (null = unknown)."""
+        v = self.value(node, kind)
+        if not isinstance(v, BoolV):
+            raise BatchUnsupportedError(f"not a condition: {node!r}")
+        return v.e
+
+    def field(self, kind: str, name: str) -> Value:
+        """A field or derived variable of a kind, over that kind's frame."""
+        var = self.variables.get((kind, name))
+        if var is not None:
+            found = self._var_values.get((kind, name))
+            if found is None:
+                found = self.materialize(kind, self.value(var.expr, kind))
+                self._var_values[(kind, name)] = found
+            return found
+        t = self.schema.entities[kind].fields[name]
+        col = pl.col(name)
+        if t == NUMBER:
+            return NumV(Rat(col, self.tables.dens[(kind, name)]))
+        if t == BOOL:
+            return BoolV(col)
+        if t == DATE:
+            return DateV(col)
+        if isinstance(t, ListType):
+            return ListV(col)
+        return StrV(col)
+
+    def _c_Literal(self, node: Literal, kind: str) -> Value:
+        return constant(node.value)
+
+    def _c_DateLiteral(self, node: DateLiteral, kind: str) -> Value:
+        return DateV(const_expr(node.value))
+
+    def _c_On(self, node: On, kind: str) -> Value:
+        return DateV(const_expr(self.on))
+
+    def _c_Param(self, node: Param, kind: str) -> Value:
+        value = self.param_value(node.name)
+        if value is UNKNOWN:
+            return typed_null(self.policy.parameters[node.name].type)
+        return constant(value)
+
+    def _c_Catalogue(self, node: Catalogue, kind: str) -> Value:
+        return ConstList(self.policy.catalogues[node.name].codes)
+
+    def _c_ListExpr(self, node: ListExpr, kind: str) -> Value | ItemList:
+        if all(isinstance(i, Literal) for i in node.items):
+            return ConstList(tuple(i.value for i in node.items if isinstance(i, Literal)))
+        return ItemList(tuple(self.value(i, kind) for i in node.items))
+
+    def _c_Path(self, node: Path, kind: str) -> Value:
+        key = (kind, node)
+        found = self._cache.get(key)
+        if found is not None:
+            return found
+        names = node.names
+        if len(names) == 1:
+            result = self.field(kind, names[0])
+        else:
+            target, index = self.chain(kind, names[:-1])
+            result = self.transport(self.field(target, names[-1]), target, kind, index)
+        self._cache[key] = result
+        return result
+
+    def _c_Unary(self, node: Unary, kind: str) -> Value:
+        v = self.value(node.operand, kind)
+        if not isinstance(v, NumV):
+            raise BatchUnsupportedError("unary minus on a non-number")
+        return num_neg(v)
+
+    def _c_Binary(self, node: Binary, kind: str) -> Value:
+        a = self.value(node.left, kind)
+        b = self.value(node.right, kind)
+        if isinstance(a, NumV) and isinstance(b, NumV):
+            return num_arith(node.op, a, b)
+        return _date_arith(node.op, a, b)
+
+    def _c_Compare(self, node: Compare, kind: str) -> Value:
+        a = self.value(node.left, kind)
+        b = self.compile(node.right, kind)
+        if node.op in ("in", "not in"):
+            found = _member(a, b)
+            return BoolV(~found if node.op == "not in" else found)
+        if isinstance(b, ItemList):
+            raise BatchUnsupportedError("comparison with a computed list")
+        return BoolV(_compare(node.op, a, b))
+
+    def _c_BoolOp(self, node: BoolOp, kind: str) -> Value:
+        parts = [self.boolean(o, kind) for o in node.operands]
+        out = parts[0]
+        for p in parts[1:]:
+            out = (out & p) if node.op == "and" else (out | p)
+        return BoolV(out)
+
+    def _c_Not(self, node: Not, kind: str) -> Value:
+        return BoolV(~self.boolean(node.operand, kind))
+
+    def _c_Call(self, node: Call, kind: str) -> Value:
+        if node.func == "known":
+            return BoolV(known_expr(self.compile(node.args[0], kind)))
+        if node.func == "coalesce":
+            return _coalesce(self.value(node.args[0], kind), self.value(node.args[1], kind))
+        if node.func in ("subset", "overlaps"):
+            return BoolV(
+                _lists(node.func, self.value(node.args[0], kind), self.value(node.args[1], kind))
+            )
+        v = self.value(node.args[0], kind)
+        if node.func == "year":
+            if not isinstance(v, DateV):
+                raise BatchUnsupportedError("year() of a non-date")
+            return NumV(Rat(v.e.dt.year().cast(I128), 1))
+        if not isinstance(v, NumV):
+            raise BatchUnsupportedError("abs() of a non-number")
+        return num_abs(v)
+
+    # --- aggregates --------------------------------------------------------------------------
+    def _c_Aggregate(self, node: Aggregate, kind: str) -> Value:
+        key = (kind, node)
+        found = self._cache.get(key)
+        if found is not None:
+            return found
+        links = node.collection.names[:-1]
+        if links:
+            target, index = self.chain(kind, links)
+            local = Aggregate(node.func, Path(node.collection.names[-1:]), node.value, node.filter)
+            result = self.transport(self._c_Aggregate(local, target), target, kind, index)
+        else:
+            result = self.materialize(kind, self._aggregate(node, kind))
+        self._cache[key] = result
+        return result
+
+    def _aggregate(self, node: Aggregate, owner: str) -> Value:
+        collection = node.collection.names[-1]
+        child, index = self.owner_index(owner, collection)
+        value = None if node.value is None else self.value(node.value, child)
+        filt = None if node.filter is None else self.boolean(node.filter, child)
+        func = node.func
+        if not self.tables.supplied[child]:
+            if func in ("all", "any"):
+                return typed_null(BOOL)
+            if func in ("min", "max") and isinstance(value, DateV):
+                return typed_null(DATE)
+            return num_null()
+        ftrue = pl.lit(True) if filt is None else filt.fill_null(False)
+        fnull = pl.lit(False) if filt is None else filt.is_null()
+        inc = pl.lit(True) if filt is None else filt.fill_null(True)
+        comps: dict[str, pl.Expr] = {}
+        aggs: dict[str, tuple[pl.Expr, object]] = {}  # name -> (aggregation, empty default)
+        base = self._name("a")
+
+        def part(tag: str, expr: pl.Expr, how: str, default: object) -> pl.Expr:
+            name = f"{base}.{tag}"
+            comps[name] = expr
+            col = pl.col(name)
+            agg = {
+                "sum": col.sum(),
+                "any": col.any(),
+                "min": col.min(),
+                "max": col.max(),
+                "count": col.count(),
+            }[how]
+            aggs[name] = (agg, default)
+            return pl.col(name)
+
+        if func == "count":
+            if filt is None:
+                n = part("n", pl.lit(1, dtype=I128), "sum", 0)
+                build: Callable[[], Value] = lambda: NumV(Rat(n, 1))  # noqa: E731
+            else:
+                sure = part("s", ftrue.cast(I128), "sum", 0)
+                maybe = part("m", fnull.cast(I128), "sum", 0)
+
+                def build() -> Value:
+                    return NumV(Rat(sure, 1), Rat(sure + maybe, 1), maybe.cast(pl.Int64))
+
+        elif func == "sum":
+            v = _static(value, "sum")
+            unknown = v.lo.num.is_null()
+            den = v.lo.den
+            assert isinstance(den, int)
+            vlo, vhi = v.lo.num, v.upper.num
+            zero = pl.lit(0, dtype=I128)
+            lo_c = pl.when(ftrue).then(vlo).otherwise(pl.min_horizontal(vlo, zero))
+            hi_c = pl.when(ftrue).then(vhi).otherwise(pl.max_horizontal(vhi, zero))
+            counted = inc & ~unknown
+            is_interval = (v.missing() > 0) if v.hi is not None else pl.lit(False)
+            unb = part("u", inc & unknown, "any", False)
+            lo = part("lo", pl.when(counted).then(lo_c).otherwise(zero), "sum", 0)
+            hi = part("hi", pl.when(counted).then(hi_c).otherwise(zero), "sum", 0)
+            miss = part(
+                "m",
+                (inc & (unknown | (ftrue & is_interval) | fnull)).cast(pl.Int64),
+                "sum",
+                0,
+            )
+
+            def build() -> Value:
+                ok = ~unb
+                return NumV(Rat(_guard(ok, lo), den), Rat(_guard(ok, hi), den), miss.cast(pl.Int64))
+
+        elif func in ("min", "max"):
+            how = func
+            if isinstance(value, DateV):
+                point = value.e
+                unknown = point.is_null()
+                unsure = unknown
+                den = None
+            else:
+                v = _static(value, func)
+                den = v.lo.den
+                point = v.lo.num
+                unknown = point.is_null()
+                unsure = unknown | ((v.missing() > 0) if v.hi is not None else pl.lit(False))
+            unb = part("u", inc & unsure, "any", False)
+            n_sure = part("n", (ftrue & ~unsure).cast(pl.Int64), "sum", 0)
+            best = part("b", pl.when(ftrue & ~unsure).then(point).otherwise(None), how, None)
+            other = part("o", pl.when(fnull & ~unsure).then(point).otherwise(None), how, None)
+            miss = part("m", (inc & (unsure | fnull)).cast(pl.Int64), "sum", 0)
+            is_min = func == "min"
+
+            def build() -> Value:
+                ok = ~unb & (n_sure > 0)
+                extreme = (
+                    pl.min_horizontal(best, other) if is_min else pl.max_horizontal(best, other)
+                )
+                same = other.is_null() | (extreme == best)
+                if den is None:
+                    return DateV(pl.when(ok & same).then(best).otherwise(None))
+                lo_e, hi_e = (extreme, best) if is_min else (best, extreme)
+                lo_n = pl.when(ok).then(pl.when(same).then(best).otherwise(lo_e))
+                hi_n = pl.when(ok).then(pl.when(same).then(best).otherwise(hi_e))
+                return NumV(Rat(lo_n, den), Rat(hi_n, den), miss.cast(pl.Int64))
+
+        elif func == "share":
+            if not isinstance(value, BoolV):
+                raise BatchUnsupportedError("share() of a non-condition")
+            c = value.e
+            vt = c.fill_null(False)
+            vf = (~c).fill_null(False)
+            vn = c.is_null()
+            den_ = part("d", ftrue.cast(I128), "sum", 0)
+            num = part("n", (ftrue & vt).cast(I128), "sum", 0)
+            maybe = part("m", (ftrue & vn).cast(I128), "sum", 0)
+            o_in = part("i", (fnull & vt).cast(I128), "sum", 0)
+            o_out = part("x", (fnull & vf).cast(I128), "sum", 0)
+            o_maybe = part("y", (fnull & vn).cast(I128), "sum", 0)
+
+            def build() -> Value:
+                ok = den_ > 0
+                lo = Rat(_guard(ok, num), den_ + o_out + o_maybe)
+                hi = Rat(_guard(ok, num + maybe + o_in + o_maybe), den_ + o_in + o_maybe)
+                miss = (maybe + o_in + o_out + o_maybe).cast(pl.Int64)
+                return NumV(lo, hi, miss)
+
+        elif func in ("all", "any"):
+            if not isinstance(value, BoolV):
+                raise BatchUnsupportedError(f"{func}() of a non-condition")
+            c = value.e
+            decisive = func == "any"
+            hit = c.fill_null(not decisive) if decisive else (~c).fill_null(False)
+            decided = part("h", hit, "any", False)
+            miss = part("m", c.is_null().cast(pl.Int64), "sum", 0)
+
+            def build() -> Value:
+                return BoolV(
+                    pl.when(decided)
+                    .then(pl.lit(decisive))
+                    .when(miss > 0)
+                    .then(None)
+                    .otherwise(pl.lit(not decisive))
+                )
+
+        else:  # pragma: no cover - the IR validates aggregate names
+            raise BatchUnsupportedError(func)
+
+        self.reduce(owner, child, index, comps, aggs)
+        return build()
+
+    def reduce(
+        self,
+        owner: str,
+        child: str,
+        index: str,
+        comps: dict[str, pl.Expr],
+        aggs: dict[str, tuple[pl.Expr, object]],
+    ) -> None:
+        """group_by(owner index) over the child frame; the results become owner columns."""
+        cf = self.frame(child)
+        rows = cf.select(pl.col(index).alias("_o"), *[e.alias(n) for n, e in comps.items()])
+        grouped = (
+            rows.lazy()
+            .filter(pl.col("_o").is_not_null())
+            .group_by("_o")
+            .agg([a.alias(n) for n, (a, _) in aggs.items()])
+            .collect()
+        )
+        n_owner = self.frame(owner).height
+        full = pl.DataFrame({"_o": pl.Series(range(n_owner), dtype=pl.UInt32)}).join(
+            grouped, on="_o", how="left", maintain_order="left"
+        )
+        cols: dict[str, pl.Expr | pl.Series] = {}
+        for name, (_, default) in aggs.items():
+            s = full[name]
+            if default is not None:
+                s = s.fill_null(default)
+            cols[name] = s
+        self.add_columns(owner, cols)
+
+
+def _rename(v: Value, mapping: dict[str, str]) -> Value:
+    def col(e: pl.Expr) -> pl.Expr:
+        return pl.col(mapping[e.meta.output_name()])
+
+    if isinstance(v, NumV):
+
+        def rat(r: Rat) -> Rat:
+            return Rat(col(r.num), r.den if isinstance(r.den, int) else col(r.den))
+
+        return NumV(
+            rat(v.lo),
+            None if v.hi is None else rat(v.hi),
+            None if v.miss is None else col(v.miss),
+        )
+    if isinstance(v, ConstList):
+        return v
+    return type(v)(col(v.e))
+
+
+def _static(value: Value | None, func: str) -> NumV:
+    """A number with one static denominator for both bounds (needed to reduce by group)."""
+    if not isinstance(value, NumV):
+        raise BatchUnsupportedError(f"{func}() of a non-number")
+    lo, hi = value.lo, value.hi
+    if not isinstance(lo.den, int) or (hi is not None and not isinstance(hi.den, int)):
+        raise BatchUnsupportedError(
+            f"{func}() over a computed ratio is not supported by the batch engine"
+        )
+    if hi is not None and hi.den != lo.den:
+        assert isinstance(hi.den, int)
+        import math
+
+        den = math.lcm(lo.den, hi.den)
+        lo = Rat(lo.num * (den // lo.den), den)
+        hi = Rat(hi.num * (den // hi.den), den)
+        return NumV(lo, hi, value.miss)
+    return value
+
+
+def _days(n: NumV) -> pl.Expr:
+    """Whole days of a number (rounded down); null for an interval or unknown."""
+    floor = n.lo.num // n.lo.den_expr()
+    if n.hi is not None:
+        floor = pl.when(rat_eq(n.lo, n.hi)).then(floor).otherwise(None)
+    return floor.cast(pl.Int64)
+
+
+def _date_arith(op: str, a: Value, b: Value) -> Value:
+    if isinstance(a, DateV) and isinstance(b, DateV) and op == "-":
+        return NumV(Rat((a.e - b.e).dt.total_days().cast(I128), 1))
+    if isinstance(a, DateV) and isinstance(b, NumV) and op in ("+", "-"):
+        d = pl.duration(days=_days(b))
+        return DateV(a.e + d if op == "+" else a.e - d)
+    if isinstance(a, NumV) and isinstance(b, DateV) and op == "+":
+        return DateV(b.e + pl.duration(days=_days(a)))
+    raise BatchUnsupportedError(f"arithmetic {op!r} on {type(a).__name__}, {type(b).__name__}")
+
+
+def _equal(a: Value, b: Value) -> pl.Expr:
+    if isinstance(a, NumV) and isinstance(b, NumV):
+        return num_compare("==", a, b)
+    if isinstance(a, ListV | ConstList) or isinstance(b, ListV | ConstList):
+        return _list_equal(a, b)
+    if isinstance(a, NumV | ItemList) or isinstance(b, NumV | ItemList):
+        raise BatchUnsupportedError("comparison of a number with a non-number")
+    return a.e == b.e
+
+
+def _list_equal(a: Value, b: Value) -> pl.Expr:
+    if isinstance(a, ConstList) and isinstance(b, ConstList):
+        return pl.lit(a.items == b.items)
+    if isinstance(a, ConstList):
+        a, b = b, a
+    if isinstance(a, ListV) and isinstance(b, ConstList):
+        if not all(isinstance(i, str) for i in b.items):
+            return pl.when(a.e.is_null()).then(None).otherwise(pl.lit(False))
+        parts = [a.e.list.len() == len(b.items)]
+        parts += [a.e.list.get(i, null_on_oob=True) == s for i, s in enumerate(b.items)]
+        same = parts[0]
+        for p in parts[1:]:
+            same = same & p.fill_null(False)
+        return _guard(a.e.is_not_null(), same)
+    if isinstance(a, ListV) and isinstance(b, ListV):
+        return a.e == b.e
+    raise BatchUnsupportedError("comparison of a list with a non-list")
+
+
+def _compare(op: str, a: Value, b: Value) -> pl.Expr:
+    if op == "==":
+        return _equal(a, b)
+    if op == "!=":
+        return ~_equal(a, b)
+    if isinstance(a, NumV) and isinstance(b, NumV):
+        return num_compare(op, a, b)
+    if isinstance(a, DateV | StrV) and isinstance(b, DateV | StrV):
+        ea, eb = a.e, b.e
+        return {"<": ea < eb, "<=": ea <= eb, ">": ea > eb, ">=": ea >= eb}[op]
+    raise BatchUnsupportedError(f"ordering {op!r} of {type(a).__name__} and {type(b).__name__}")
+
+
+def _member(a: Value, items: Value | ItemList) -> pl.Expr:
+    """``a in items`` as the interpreter's ``_member`` (Kleene OR of equalities)."""
+    known = known_expr(a)
+    if isinstance(items, ListV):
+        if isinstance(a, NumV | ConstList | ItemList | ListV):
+            raise BatchUnsupportedError("'in' of a non-string in a list field")
+        return _guard(known, items.e.list.contains(a.e))
+    if isinstance(items, ConstList):
+        if not items.items:
+            return _guard(known, pl.lit(False))
+        if isinstance(a, NumV):
+            eqs = [_equal(a, constant(i)) for i in items.items]
+            return _guard(known, kleene_any(eqs))
+        if isinstance(a, StrV | DateV | BoolV):
+            return _guard(known, a.e.is_in(list(items.items)))
+        raise BatchUnsupportedError("'in' of a list")
+    if isinstance(items, ItemList):
+        eqs = [_equal(a, i) for i in items.items]
+        return _guard(known, kleene_any(eqs) if eqs else pl.lit(False))
+    raise BatchUnsupportedError("'in' needs a list on the right")
+
+
+def _lists(func: str, a: Value, b: Value) -> pl.Expr:
+    """``subset(a, b)`` / ``overlaps(a, b)`` of string lists (unknown if either is)."""
+    every = func == "subset"
+    if isinstance(a, ConstList) and isinstance(b, ConstList):
+        members = set(b.items)
+        hits = [x in members for x in a.items]
+        return pl.lit(all(hits) if every else any(hits))
+    if isinstance(a, ListV) and isinstance(b, ConstList):
+        inside = a.e.list.eval(pl.element().is_in(list(b.items)))
+        return inside.list.all() if every else inside.list.any()
+    if isinstance(a, ConstList) and isinstance(b, ListV):
+        parts = [b.e.list.contains(x) for x in a.items]
+        if not parts:
+            return _guard(b.e.is_not_null(), pl.lit(every))
+        out = parts[0]
+        for p in parts[1:]:
+            out = (out & p) if every else (out | p)
+        return out
+    if isinstance(a, ListV) and isinstance(b, ListV):
+        known = a.e.is_not_null() & b.e.is_not_null()
+        if every:
+            return _guard(known, a.e.list.set_difference(b.e).list.len() == 0)
+        return _guard(known, a.e.list.set_intersection(b.e).list.len() > 0)
+    raise BatchUnsupportedError(f"{func}() needs two lists")
+
+
+def _full(v: NumV) -> tuple[Rat, Rat, pl.Expr]:
+    return v.lo, v.upper, v.missing()
+
+
+def _coalesce(a: Value, b: Value) -> Value:
+    if isinstance(a, NumV) and isinstance(b, NumV):
+        from fupin_rules.batch.values import rat_pick
+
+        use_a = a.lo.num.is_not_null()
+        alo, ahi, am = _full(a)
+        blo, bhi, bm = _full(b)
+        if a.hi is None and b.hi is None:
+            return NumV(rat_pick(use_a, alo, blo))
+        return NumV(
+            rat_pick(use_a, alo, blo),
+            rat_pick(use_a, ahi, bhi),
+            pl.when(use_a).then(am).otherwise(bm),
+        )
+    if isinstance(a, ConstList):
+        return a
+    if isinstance(a, BoolV | StrV | DateV | ListV) and type(a) is type(b):
+        return type(a)(pl.coalesce(a.e, b.e))  # type: ignore[union-attr]
+    raise BatchUnsupportedError("coalesce() of different kinds of values")
+
+
+_ = KEY

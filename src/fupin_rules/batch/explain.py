@@ -1,0 +1,440 @@
+"""Findings from the batch result frames, explained like the reference engine explains them.
+
+The reference engine traces every leaf its interpreter reads. Here the same leaves are found
+statically (*read sites*: paths and aggregates at the subject's scope, parameters anywhere) and
+each gets a *reach* column: whether the interpreter would evaluate it for that subject, given
+the short-circuits of ``and``/``or`` and ``coalesce``, the rule's own order (conditions only when
+``applies_if`` passes, the amount only on a pass, outputs unless not applicable), and, for
+parameters inside an aggregate, whether any child evaluates them. A finding's reads are its
+reached sites in source order, first occurrence of each path; its parameters are the reached
+parameter sites.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+import attrs
+import polars as pl
+
+from fupin_rules import __version__
+from fupin_rules.batch.compiler import Compiler, ItemList
+from fupin_rules.batch.frames import KEY
+from fupin_rules.batch.values import BoolV, ConstList, DateV, ListV, NumV, StrV, Value
+from fupin_rules.engine.evaluate import to_decimal_yuan
+from fupin_rules.expr.ir import (
+    Aggregate,
+    BoolOp,
+    Call,
+    Expr,
+    Param,
+    Path,
+    children,
+)
+from fupin_rules.expr.printer import to_source
+from fupin_rules.expr.values import UNKNOWN, Interval
+from fupin_rules.findings.model import (
+    ConditionResult,
+    Finding,
+    MissingField,
+    Outcome,
+    ParameterUse,
+    ValueRead,
+)
+from fupin_rules.policy.model import Condition, Rule
+
+__all__ = ["Site", "decode", "encode", "materialize_findings", "sites"]
+
+
+@attrs.frozen
+class Site:
+    """A leaf the interpreter may read: ``field`` (a path), ``agg`` or ``param``."""
+
+    tag: str
+    key: str
+    reach: pl.Expr
+    value: Value | None = None
+    last: str = ""
+    node: Expr | None = None
+
+
+def _not_false(b: pl.Expr) -> pl.Expr:
+    return b.is_null() | b
+
+
+def _not_true(b: pl.Expr) -> pl.Expr:
+    return b.is_null() | ~b
+
+
+def sites(c: Compiler, node: Expr, kind: str, reach: pl.Expr) -> list[Site]:
+    """The read sites of ``node`` at ``kind``'s scope, in evaluation order."""
+    out: list[Site] = []
+    _sites(c, node, kind, reach, out)
+    return out
+
+
+def _sites(c: Compiler, node: Expr, kind: str, reach: pl.Expr, out: list[Site]) -> None:
+    if isinstance(node, Path):
+        out.append(Site("field", node.dotted, reach, c.value(node, kind), node.names[-1], node))
+        return
+    if isinstance(node, Param):
+        out.append(Site("param", node.name, reach))
+        return
+    if isinstance(node, Aggregate):
+        for name, r in _child_params(c, node, kind):
+            out.append(Site("param", name, reach & r))
+        out.append(Site("agg", to_source(node), reach, c.value(node, kind), "", node))
+        return
+    if isinstance(node, BoolOp):
+        prefix = reach
+        for operand in node.operands:
+            _sites(c, operand, kind, prefix, out)
+            b = c.boolean(operand, kind)
+            prefix = prefix & (_not_false(b) if node.op == "and" else _not_true(b))
+        return
+    if isinstance(node, Call) and node.func == "coalesce":
+        _sites(c, node.args[0], kind, reach, out)
+        first = c.compile(node.args[0], kind)
+        unknown = (
+            first.lo.num.is_null()
+            if isinstance(first, NumV)
+            else pl.lit(False)
+            if isinstance(first, ConstList | ItemList)
+            else first.e.is_null()
+        )
+        _sites(c, node.args[1], kind, reach & unknown, out)
+        return
+    for child in children(node):
+        _sites(c, child, kind, reach, out)
+
+
+def _child_params(c: Compiler, node: Aggregate, kind: str) -> list[tuple[str, pl.Expr]]:
+    """Parameters read inside an aggregate's child scope, and whether any child reads them."""
+    params = {n.name for part in (node.value, node.filter) if part is not None for n in _walk(part)}
+    if not params:
+        return []
+    key = ("params", kind, node)
+    cached = c.extra.get(key)
+    if cached is not None:
+        result: list[tuple[str, pl.Expr]] = cached
+        return result
+    links = node.collection.names[:-1]
+    if links:
+        target, index = c.chain(kind, links)
+        local = Aggregate(node.func, Path(node.collection.names[-1:]), node.value, node.filter)
+        inner = _child_params(c, local, target)
+        result = []
+        for name, r in inner:
+            moved = c.transport(BoolV(r), target, kind, index)
+            assert isinstance(moved, BoolV)
+            result.append((name, moved.e.fill_null(False)))
+        c.extra[key] = result
+        return result
+    owner = kind
+    child, index = c.owner_index(owner, node.collection.names[-1])
+    if not c.tables.supplied[child]:
+        c.extra[key] = []
+        return []
+    found: list[Site] = []
+    value_reach: pl.Expr = pl.lit(True)
+    if node.filter is not None:
+        _sites(c, node.filter, child, pl.lit(True), found)
+        if node.func != "count":
+            value_reach = _not_false(c.boolean(node.filter, child))
+    if node.value is not None:
+        _sites(c, node.value, child, value_reach, found)
+    by_name: dict[str, pl.Expr] = {}
+    for s in found:
+        if s.tag == "param":
+            prev = by_name.get(s.key)
+            by_name[s.key] = s.reach if prev is None else (prev | s.reach)
+    base = c.new_name("r")
+    comps = {f"{base}.{i}": e for i, e in enumerate(by_name.values())}
+    aggs: dict[str, tuple[pl.Expr, object]] = {n: (pl.col(n).any(), False) for n in comps}
+    c.reduce(owner, child, index, comps, aggs)
+    result = [(name, pl.col(col)) for name, col in zip(by_name, comps, strict=True)]
+    c.extra[key] = result
+    return result
+
+
+def _walk(node: Expr) -> Iterable[Param]:
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, Param):
+            yield n
+        stack.extend(children(n))
+
+
+# --- encoding values as columns and back ---------------------------------------------------
+
+
+def encode(prefix: str, v: Value) -> dict[str, pl.Expr]:
+    """Columns that hold a value (decoded by :func:`decode`)."""
+    if isinstance(v, NumV):
+        hi = v.upper
+        return {
+            f"{prefix}.ln": v.lo.num,
+            f"{prefix}.ld": v.lo.den_expr(),
+            f"{prefix}.hn": hi.num,
+            f"{prefix}.hd": hi.den_expr(),
+            f"{prefix}.m": v.missing(),
+        }
+    if isinstance(v, ConstList):
+        return {}
+    return {prefix: v.e}
+
+
+def decode(prefix: str, v: Value, row: dict[str, Any]) -> Any:
+    """The interpreter's runtime value from a row's columns."""
+    if isinstance(v, NumV):
+        ln = row[f"{prefix}.ln"]
+        if ln is None:
+            return UNKNOWN
+        lo = Fraction(ln, row[f"{prefix}.ld"])
+        hi = Fraction(row[f"{prefix}.hn"], row[f"{prefix}.hd"])
+        if lo == hi:
+            return lo
+        return Interval(lo, hi, int(row[f"{prefix}.m"]))
+    if isinstance(v, ConstList):
+        return tuple(v.items)
+    raw = row[prefix]
+    if raw is None:
+        return UNKNOWN
+    if isinstance(v, ListV):
+        return tuple(raw)
+    if isinstance(v, BoolV):
+        return bool(raw)
+    if isinstance(v, DateV):
+        assert isinstance(raw, dt.date)
+        return raw
+    assert isinstance(v, StrV)
+    return raw
+
+
+# --- findings ----------------------------------------------------------------------------------
+
+
+@attrs.define
+class _Part:
+    """A condition (or applies_if / amount / output) with its sites and column prefixes."""
+
+    cond: Condition | None
+    sites: list[tuple[Site, str, str]]  # (site, reach column, value prefix)
+
+
+def _label(c: Compiler, kind: str, name: str) -> str:
+    ent = c.schema.entities.get(kind)
+    if ent is not None and name in ent.labels:
+        return ent.labels[name]
+    var = c.variables.get((kind, name))
+    return var.title.zh if var is not None else ""
+
+
+def _amount(n: int | None, d: int | None) -> Decimal | None:
+    if n is None or d is None:
+        return None
+    return to_decimal_yuan(Fraction(n, d))
+
+
+def materialize_findings(
+    result: Any, mode: str, keep_not_applicable: bool
+) -> tuple[list[Finding], int]:
+    """Finding objects of a :class:`~fupin_rules.batch.engine.BatchResult`; and the number of
+    not-applicable findings."""
+    from fupin_rules.batch.explain_missing import MissingFinder
+
+    c: Compiler = result.compiler
+    findings: list[Finding] = []
+    na_total = 0
+    missing_finder = MissingFinder(c)
+    for _rid, rf in result.rules.items():
+        frame: pl.DataFrame = rf.frame
+        na = int((frame["verdict"] == "not_applicable").sum())
+        na_total += na
+        if mode == "none":
+            continue
+        wanted = ["fail", "unknown"] if mode == "non_pass" else ["pass", "fail", "unknown"]
+        if keep_not_applicable:
+            wanted.append("not_applicable")
+        findings.extend(_rule_findings(c, rf.rule, frame, wanted, rf.outputs, missing_finder))
+    findings.sort(key=Finding.sort_key)
+    return findings, na_total
+
+
+def _rule_findings(
+    c: Compiler,
+    rule: Rule,
+    frame: pl.DataFrame,
+    wanted: list[str],
+    outputs: dict[str, Value],
+    missing_finder: Any,
+) -> list[Finding]:
+    from fupin_rules.batch.engine import subject_mask
+
+    kind = rule.entity
+    selected = frame.filter(pl.col("verdict").is_in(wanted))
+    if selected.height == 0:
+        return []
+    # reach of each part of the rule
+    applies = None if rule.applies_if is None else c.boolean(rule.applies_if.expr, kind)
+    evaluated = pl.lit(True) if applies is None else applies.fill_null(False)
+    conds = [c.boolean(x.expr, kind) for x in rule.conditions]
+    all_pass = pl.lit(True)
+    for e in conds:
+        all_pass = all_pass & e
+    passed = evaluated & all_pass.fill_null(False)
+    not_na = pl.lit(True) if applies is None else _not_false(applies)
+    cols: dict[str, pl.Expr] = {"_subject": pl.col(KEY)}
+    value_prefix: dict[tuple[str, str], str] = {}
+    counter = [0]
+
+    def part(cond: Condition | None, expr: Expr, reach: pl.Expr) -> _Part:
+        entries: list[tuple[Site, str, str]] = []
+        for s in sites(c, expr, kind, reach):
+            counter[0] += 1
+            rcol = f"_r{counter[0]}"
+            cols[rcol] = s.reach
+            prefix = ""
+            if s.value is not None:
+                vk = (s.tag, s.key)
+                prefix = value_prefix.get(vk, "")
+                if not prefix:
+                    prefix = f"_v{len(value_prefix)}"
+                    value_prefix[vk] = prefix
+                    cols.update(encode(prefix, s.value))
+            entries.append((s, rcol, prefix))
+        return _Part(cond, entries)
+
+    applies_part = None
+    if rule.applies_if is not None:
+        applies_part = part(rule.applies_if, rule.applies_if.expr, pl.lit(True))
+    cond_parts = [part(x, x.expr, evaluated) for x in rule.conditions]
+    extra_parts: list[_Part] = []
+    if rule.amount is not None:
+        extra_parts.append(part(None, rule.amount.expr, passed))
+    for out in rule.outputs:
+        extra_parts.append(part(None, out.expr, not_na))
+    out_cols: dict[str, pl.Expr] = {}
+    for name, v in outputs.items():
+        out_cols.update(encode(f"_o.{name}", v))
+    cols.update(out_cols)
+    mask = subject_mask(c, kind)
+    detail = c.frame(kind).lazy().filter(mask).select([e.alias(n) for n, e in cols.items()])
+    detail_df = detail.collect()
+    # rows of the result frame and of the detail frame are in the same order (same mask)
+    keep = frame["verdict"].is_in(wanted)
+    detail_df = detail_df.filter(keep)
+    policy = c.policy
+    found: list[Finding] = []
+    for res_row, row in zip(
+        selected.iter_rows(named=True), detail_df.iter_rows(named=True), strict=True
+    ):
+        sid = res_row["subject_id"]
+        verdict = Outcome(res_row["verdict"])
+        params: dict[str, ParameterUse] = {}
+
+        applies_result = None
+        if applies_part is not None:
+            applies_result = _condition_result(
+                c,
+                kind,
+                sid,
+                row,
+                params,
+                missing_finder,
+                applies_part,
+                Outcome(res_row["applies_if"]),
+            )
+        results = []
+        if applies_result is None or applies_result.outcome is Outcome.PASS:
+            for p in cond_parts:
+                assert p.cond is not None
+                outcome = Outcome(res_row[f"cond.{p.cond.id}"])
+                results.append(
+                    _condition_result(c, kind, sid, row, params, missing_finder, p, outcome)
+                )
+        for p in extra_parts:
+            for s, rcol, _ in p.sites:
+                if s.tag == "param" and row[rcol]:
+                    params.setdefault(s.key, _param_use(c, s.key))
+        amount = None
+        if rule.amount is not None:
+            amount = _amount(res_row.get("amount.n"), res_row.get("amount.d"))
+        outs: list[tuple[str, Any]] = []
+        if verdict is not Outcome.NOT_APPLICABLE:
+            for name, v in outputs.items():
+                outs.append((name, decode(f"_o.{name}", v, row)))
+        found.append(
+            Finding(
+                rule_id=rule.id,
+                rule_kind=rule.kind,
+                subject_kind=kind,
+                subject_id=sid,
+                verdict=verdict,
+                clause=rule.clause,
+                title_zh=rule.title.zh,
+                title_en=rule.title.en,
+                policy_id=policy.id,
+                policy_version=policy.version,
+                policy_hash=policy.content_hash,
+                engine_version=__version__,
+                on=c.on,
+                status=rule.status,
+                amount=amount,
+                outputs=tuple(outs),
+                conditions=tuple(results),
+                parameters=tuple(sorted(params.values(), key=lambda x: x.name)),
+                applies_if=applies_result,
+            )
+        )
+    return found
+
+
+def _condition_result(
+    c: Compiler,
+    kind: str,
+    sid: str,
+    row: dict[str, Any],
+    params: dict[str, ParameterUse],
+    missing_finder: Any,
+    p: _Part,
+    outcome: Outcome,
+) -> ConditionResult:
+    reads: dict[str, ValueRead] = {}
+    for s, rcol, prefix in p.sites:
+        if not row[rcol]:
+            continue
+        if s.tag == "param":
+            params.setdefault(s.key, _param_use(c, s.key))
+            continue
+        if s.key in reads:
+            continue
+        assert s.value is not None
+        value = decode(prefix, s.value, row)
+        label = _label(c, kind, s.last) if s.tag == "field" else ""
+        reads[s.key] = ValueRead(kind, sid, s.key, value, label)
+    missing: tuple[MissingField, ...] = ()
+    if outcome is Outcome.UNKNOWN:
+        missing = missing_finder.find(kind, sid, p, row)
+    assert p.cond is not None
+    return ConditionResult(
+        id=p.cond.id,
+        title_zh=p.cond.title.zh,
+        title_en=p.cond.title.en,
+        expr=p.cond.text,
+        outcome=outcome,
+        reads=tuple(reads.values()),
+        missing=missing,
+    )
+
+
+def _param_use(c: Compiler, name: str) -> ParameterUse:
+    from fupin_rules.expr.values import to_value
+
+    rp = c.param(name)
+    return ParameterUse(name, to_value(rp.value), rp.start, rp.end, rp.status, rp.unit, rp.clause)

@@ -1,0 +1,318 @@
+"""Input tables as one polars frame per entity kind, with exact numbers and parent indices.
+
+Every kind's frame has ``_key`` (the record id), the record's fields and ``_p.<link>``
+(``UInt32`` row index of the parent behind each parent link; null when the parent is unknown).
+Numbers are stored as ``Int128`` numerators over a static denominator kept in
+:attr:`Tables.dens` (yuan: 100, a rate column of ``s`` decimals: ``10**s``, counts: 1), so no
+binary float ever holds a money amount or a rate.
+
+Sources: a :class:`~fupin_rules.domain.dataset.Dataset` (or a ``LoadResult``), or a dict of
+polars ``DataFrame`` keyed by table name (``county`` plus :data:`fupin_rules.domain.dataset.TABLES`),
+as written by :func:`fupin_rules.io.generate.generate_county`. Money columns there may be
+``Decimal``, integer, string (``"49999.99"``) or float (read through its shortest text, as the
+domain records do). Rows whose parent does not exist are dropped and reported as data issues,
+like :func:`fupin_rules.domain.dataset.load_dataset` does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+import polars as pl
+
+from fupin_rules.domain.dataset import REFERENCES, TABLES, DataIssue, Dataset
+from fupin_rules.domain.schema import ENTITY_RECORDS, LINKS
+from fupin_rules.engine.context import KIND_TABLE, TABLE_KIND
+from fupin_rules.expr import BOOL, DATE, NUMBER, ListType, Schema, Type
+
+__all__ = ["KEY", "Tables", "parent_column", "tables_from_dataset", "tables_from_frames"]
+
+KEY = "_key"
+I128 = pl.Int128
+
+
+def parent_column(link: str) -> str:
+    """The name of the parent-index column of a link."""
+    return f"_p.{link}"
+
+
+class Tables:
+    """Per-kind frames, static denominators of number columns, and which tables were supplied."""
+
+    def __init__(
+        self,
+        frames: dict[str, pl.DataFrame],
+        dens: dict[tuple[str, str], int],
+        supplied: dict[str, bool],
+        issues: tuple[DataIssue, ...] = (),
+    ) -> None:
+        self.frames = frames
+        self.dens = dens
+        self.supplied = supplied
+        self.issues = issues
+
+    def height(self, kind: str) -> int:
+        """Number of records of a kind."""
+        return self.frames[kind].height
+
+
+def _dtype(t: Type) -> pl.DataType:
+    if t == BOOL:
+        return pl.Boolean()
+    if t == DATE:
+        return pl.Date()
+    if t == NUMBER:
+        return pl.Int128()
+    if isinstance(t, ListType):
+        return pl.List(pl.String())
+    return pl.String()
+
+
+def _scale_of(d: Decimal) -> int:
+    exp = d.as_tuple().exponent
+    return max(0, -exp) if isinstance(exp, int) else 0
+
+
+def _decimal_column(values: list[Any]) -> tuple[pl.Series, int]:
+    decs: list[Decimal | None] = []
+    for v in values:
+        if v is None:
+            decs.append(None)
+        elif isinstance(v, bool):
+            raise TypeError(f"a boolean {v!r} is not a number")
+        elif isinstance(v, float):
+            decs.append(Decimal(repr(v)))
+        else:
+            decs.append(Decimal(v) if not isinstance(v, Decimal) else v)
+    scale = max((_scale_of(d) for d in decs if d is not None), default=0)
+    nums = [None if d is None else int(d.scaleb(scale)) for d in decs]
+    return pl.Series(nums, dtype=I128), 10**scale
+
+
+def _number_series(s: pl.Series) -> tuple[pl.Series, int]:
+    """An exact number column as (Int128 numerators, static denominator)."""
+    dtype = s.dtype
+    if isinstance(dtype, pl.Decimal):
+        scale = dtype.scale or 0
+        return s.to_physical().cast(I128), 10**scale
+    if dtype.is_integer():
+        return s.cast(I128), 1
+    if dtype == pl.Null:
+        return s.cast(I128), 1
+    if dtype == pl.String:
+        text = s.str.strip_chars()
+        neg = text.str.starts_with("-")
+        body = text.str.strip_prefix("-").str.strip_prefix("+")
+        parts = body.str.split_exact(".", 1)
+        whole = parts.struct.field("field_0")
+        frac = parts.struct.field("field_1").fill_null("")
+        scale = int(frac.str.len_chars().max() or 0)  # type: ignore[arg-type]
+        frac_num = (
+            frac.str.pad_end(scale, "0").replace("", "0").cast(I128, strict=True)
+            if scale
+            else pl.Series([0] * len(s), dtype=I128)
+        )
+        num = whole.cast(I128, strict=True) * 10**scale + frac_num
+        num = pl.select(pl.when(neg).then(0 - num).otherwise(num)).to_series()
+        return num, 10**scale
+    if dtype.is_float() or dtype == pl.Object:
+        return _decimal_column(s.to_list())
+    raise TypeError(f"column {s.name!r} of type {dtype} is not a number")
+
+
+def _typed_series(name: str, s: pl.Series, t: Type) -> tuple[pl.Series, int | None]:
+    if t == NUMBER:
+        num, den = _number_series(s)
+        return num.alias(name), den
+    if t == BOOL:
+        return s.cast(pl.Boolean).alias(name), None
+    if t == DATE:
+        if s.dtype == pl.String:
+            return s.str.to_date().alias(name), None
+        return s.cast(pl.Date).alias(name), None
+    if isinstance(t, ListType):
+        return s.cast(pl.List(pl.String)).alias(name), None
+    if isinstance(s.dtype, pl.Enum | pl.Categorical):
+        return s.cast(pl.String).alias(name), None
+    return s.cast(pl.String).alias(name), None
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _records_frame(kind: str, records: Any, schema: Schema) -> tuple[pl.DataFrame, dict[str, int]]:
+    ent = schema.entities[kind]
+    cls = ENTITY_RECORDS[kind]
+    names = list(cls.model_fields)
+    cols: dict[str, list[Any]] = {n: [] for n in names}
+    keys: list[str] = []
+    for r in records:
+        keys.append(r.key())
+        for n in names:
+            cols[n].append(_plain(getattr(r, n)))
+    series: list[pl.Series] = [pl.Series(KEY, keys, dtype=pl.String)]
+    dens: dict[str, int] = {}
+    for n in names:
+        t = ent.fields[n]
+        if t == NUMBER:
+            num, den = _decimal_column(cols[n])
+            series.append(num.alias(n))
+            dens[n] = den
+        else:
+            series.append(pl.Series(n, cols[n], dtype=_dtype(t)))
+    return pl.DataFrame(series), dens
+
+
+def _empty_frame(kind: str, schema: Schema) -> tuple[pl.DataFrame, dict[str, int]]:
+    return _records_frame(kind, [], schema)
+
+
+def _frame_from_polars(
+    kind: str, df: pl.DataFrame, schema: Schema
+) -> tuple[pl.DataFrame, dict[str, int]]:
+    ent = schema.entities[kind]
+    key_field = ENTITY_RECORDS[kind].key_field
+    series: list[pl.Series] = [df[key_field].cast(pl.String).alias(KEY)]
+    dens: dict[str, int] = {}
+    for n, t in ent.fields.items():
+        if n in df.columns:
+            s, den = _typed_series(n, df[n], t)
+        else:
+            s = pl.Series(n, [None] * df.height, dtype=_dtype(t))
+            den = 1 if t == NUMBER else None
+        series.append(s)
+        if den is not None:
+            dens[n] = den
+    return pl.DataFrame(series), dens
+
+
+def _fk_field(kind: str, link: str) -> str | None:
+    if link == "county":
+        return None
+    return f"{link}_id"
+
+
+def _index_of(keys: pl.Series, fk: pl.Series) -> pl.Series:
+    idx = pl.Series(range(len(keys)), dtype=pl.UInt32)
+    if len(keys) == 0:
+        return pl.Series(fk.name, [None] * len(fk), dtype=pl.UInt32)
+    return fk.replace_strict(keys, idx, default=None, return_dtype=pl.UInt32)
+
+
+def _finish(
+    frames: dict[str, pl.DataFrame],
+    dens: dict[tuple[str, str], int],
+    supplied: dict[str, bool],
+    issues: list[DataIssue],
+    check_orphans: bool,
+) -> Tables:
+    if check_orphans:
+        # parents first, so that an orphan's children become orphans too (as load_dataset)
+        for table in TABLES:
+            kind = TABLE_KIND[table]
+            df = frames[kind]
+            if df.height == 0:
+                continue
+            bad = pl.Series([False] * df.height)
+            for fld, parent in REFERENCES[table]:
+                if parent == "townships" and not supplied["township"]:
+                    continue
+                pkind = "county" if parent == "county" else TABLE_KIND[parent]
+                idx = _index_of(frames[pkind][KEY], df[fld])
+                orphan = df[fld].is_not_null() & idx.is_null()
+                for rid in df.filter(orphan & ~bad)[KEY].to_list():
+                    issues.append(
+                        DataIssue(
+                            "<frames>",
+                            table,
+                            None,
+                            rid,
+                            fld,
+                            f"orphan record: {fld} does not exist in {parent} (层级关系不成立)",
+                        )
+                    )
+                bad = bad | orphan
+            if bad.any():
+                frames[kind] = df.filter(~bad)
+    for kind, df in frames.items():
+        parents = LINKS[kind][0]
+        extra: list[pl.Series] = []
+        for link, pkind in parents.items():
+            fld = _fk_field(kind, link)
+            if fld is None:
+                extra.append(pl.Series(parent_column(link), [0] * df.height, dtype=pl.UInt32))
+            else:
+                extra.append(_index_of(frames[pkind][KEY], df[fld]).alias(parent_column(link)))
+        if extra:
+            frames[kind] = df.with_columns(extra)
+    return Tables(frames, dens, supplied, tuple(issues))
+
+
+def tables_from_dataset(dataset: Dataset, schema: Schema) -> Tables:
+    """Frames of a validated dataset (record order kept: it is the order of collections)."""
+    frames: dict[str, pl.DataFrame] = {}
+    dens: dict[tuple[str, str], int] = {}
+    supplied: dict[str, bool] = {"county": True}
+    df, d = _records_frame("county", [dataset.county], schema)
+    frames["county"] = df
+    dens.update({("county", k): v for k, v in d.items()})
+    for table, kind in TABLE_KIND.items():
+        rows = dataset.table(table)
+        supplied[kind] = rows is not None
+        df, d = _records_frame(kind, rows or (), schema)
+        frames[kind] = df
+        dens.update({(kind, k): v for k, v in d.items()})
+    return _finish(frames, dens, supplied, [], check_orphans=False)
+
+
+def _county_frame(value: Any) -> pl.DataFrame:
+    if isinstance(value, pl.DataFrame):
+        return value
+    if isinstance(value, Mapping):
+        return pl.DataFrame([{k: _plain(v) for k, v in value.items()}])
+    raise TypeError("the county table must be a one-row DataFrame or a mapping")
+
+
+def tables_from_frames(data: Mapping[str, Any], schema: Schema) -> Tables:
+    """Frames from a dict of polars DataFrames keyed by table name (``county`` required)."""
+    if "county" not in data:
+        raise KeyError("the frames need a 'county' table")
+    frames: dict[str, pl.DataFrame] = {}
+    dens: dict[tuple[str, str], int] = {}
+    supplied: dict[str, bool] = {"county": True}
+    county = _county_frame(data["county"])
+    if county.height != 1:
+        raise ValueError(f"the county table must have one row, not {county.height}")
+    df, d = _frame_from_polars("county", county, schema)
+    frames["county"] = df
+    dens.update({("county", k): v for k, v in d.items()})
+    for table, kind in TABLE_KIND.items():
+        raw = data.get(table)
+        required = table in ("villages", "households", "persons")
+        supplied[kind] = raw is not None or required
+        if raw is None:
+            df, d = _empty_frame(kind, schema)
+        else:
+            if not isinstance(raw, pl.DataFrame):
+                raw = pl.DataFrame(raw)
+            df, d = _frame_from_polars(kind, raw, schema)
+        frames[kind] = df
+        dens.update({(kind, k): v for k, v in d.items()})
+    return _finish(frames, dens, supplied, [], check_orphans=True)
+
+
+def table_of(kind: str) -> str:
+    """The table name of an entity kind (``county`` for the county)."""
+    return KIND_TABLE.get(kind, kind)
+
+
+_ = dt  # dates arrive as datetime.date values
