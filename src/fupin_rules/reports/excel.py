@@ -1,0 +1,630 @@
+"""The Excel problem list (问题清单): one sheet per level, data to collect, data errors, summary.
+
+:func:`write_problem_list` streams rows (openpyxl write-only mode), so a county run of ~100,000
+findings writes in seconds with flat memory. Identical input gives identical cells: no
+timestamps in any cell, a fixed workbook date (the as-of date), and a stable row order.
+
+The helpers shared with the HTML report (:class:`SubjectDirectory`, :func:`report_findings`,
+:func:`level_of`, the Chinese labels) live here too.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from decimal import Decimal
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import attrs
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.styles import Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+
+from fupin_rules.domain.dataset import Dataset
+from fupin_rules.engine.run import Evaluation
+from fupin_rules.findings.model import Finding, Outcome, json_value
+from fupin_rules.findings.render import explain
+from fupin_rules.reports.json_report import summary
+
+__all__ = [
+    "KIND_ZH",
+    "LEVELS",
+    "RULE_KIND_ZH",
+    "VERDICT_ZH",
+    "SubjectDirectory",
+    "level_of",
+    "missing_data",
+    "order_findings",
+    "output_value",
+    "report_findings",
+    "village_counts",
+    "write_problem_list",
+]
+
+#: subject kind -> the Chinese word officials use
+KIND_ZH: dict[str, str] = {
+    "county": "县",
+    "township": "乡镇",
+    "rectification_item": "整改问题",
+    "village": "村",
+    "project": "项目",
+    "document": "档案资料",
+    "household": "户",
+    "loan": "小额贷款",
+    "payment": "资金发放",
+    "procedure_step": "退出程序",
+    "relocation": "易地搬迁",
+    "person": "人员",
+}
+#: report level -> (sheet title, English name); the order of the level sheets
+LEVELS: dict[str, tuple[str, str]] = {
+    "county": ("县级目标", "county targets"),
+    "village": ("村", "villages"),
+    "household": ("户", "households"),
+    "person": ("人", "persons"),
+}
+_LEVEL_OF_KIND = {
+    "county": "county",
+    "township": "county",
+    "rectification_item": "county",
+    "village": "village",
+    "project": "village",
+    "document": "village",
+    "household": "household",
+    "loan": "household",
+    "payment": "household",
+    "procedure_step": "household",
+    "relocation": "household",
+    "person": "person",
+}
+VERDICT_ZH: dict[str, str] = {
+    "pass": "符合",
+    "fail": "不符合",
+    "unknown": "无法判定",
+    "not_applicable": "不适用",
+}
+RULE_KIND_ZH: dict[str, str] = {"compliance": "合规", "target": "目标", "eligibility": "资格"}
+
+_MAX_CELL = 32_000  # Excel's limit is 32,767 characters per cell
+_HEADER_FONT = Font(bold=True, color="FFFFFF")
+_HEADER_FILL = PatternFill("solid", fgColor="305496")
+_TITLE_FONT = Font(bold=True, size=13)
+_SECTION_FONT = Font(bold=True)
+
+
+def level_of(subject_kind: str) -> str:
+    """The report level (county / village / household / person) a subject kind is listed under."""
+    return _LEVEL_OF_KIND.get(subject_kind, "county")
+
+
+@attrs.frozen
+class SubjectDirectory:
+    """Names and owners of subjects, taken from the dataset: who is who, and in which village.
+
+    Findings carry ids only; with a directory the reports add names (村名称, 姓名, 户主) and
+    group household and person problems by village. Without one (``SubjectDirectory()``),
+    only village-level findings can be placed in a village.
+    """
+
+    names: dict[tuple[str, str], str] = attrs.field(factory=dict)
+    villages: dict[tuple[str, str], str] = attrs.field(factory=dict)
+    households: dict[tuple[str, str], str] = attrs.field(factory=dict)
+
+    @classmethod
+    def from_dataset(cls, dataset: Dataset | None) -> SubjectDirectory:
+        """Index the dataset's names and village/household ownership (empty for ``None``)."""
+        if dataset is None:
+            return cls()
+        names: dict[tuple[str, str], str] = {}
+        villages: dict[tuple[str, str], str] = {}
+        households: dict[tuple[str, str], str] = {}
+        c = dataset.county
+        if c.name:
+            names["county", c.county_id] = c.name
+        for t in dataset.townships or ():
+            if t.name:
+                names["township", t.township_id] = t.name
+        for v in dataset.villages:
+            villages["village", v.village_id] = v.village_id
+            if v.name:
+                names["village", v.village_id] = v.name
+        for h in dataset.households:
+            villages["household", h.household_id] = h.village_id
+            households["household", h.household_id] = h.household_id
+        for p in dataset.persons:
+            households["person", p.person_id] = p.household_id
+            villages["person", p.person_id] = villages.get(("household", p.household_id), "")
+            if p.name:
+                names["person", p.person_id] = p.name
+                if p.is_head:
+                    names.setdefault(("household", p.household_id), f"户主 {p.name}")
+        for kind, table, key in (
+            ("loan", dataset.loans, "loan_id"),
+            ("payment", dataset.payments, "payment_id"),
+            ("procedure_step", dataset.procedure_steps, "step_id"),
+            ("relocation", dataset.relocations, "relocation_id"),
+        ):
+            for r in table or ():
+                hid = str(r.household_id)
+                rid = str(getattr(r, key))
+                households[kind, rid] = hid
+                villages[kind, rid] = villages.get(("household", hid), "")
+        for pr in dataset.projects or ():
+            villages["project", pr.project_id] = pr.village_id
+            if pr.household_id:
+                households["project", pr.project_id] = pr.household_id
+            if pr.name:
+                names["project", pr.project_id] = pr.name
+        for d in dataset.documents or ():
+            villages["document", d.document_id] = d.village_id
+            if d.household_id:
+                households["document", d.document_id] = d.household_id
+        return cls(names, villages, households)
+
+    def name(self, kind: str, subject_id: str) -> str:
+        """The subject's name, or ``""``."""
+        return self.names.get((kind, subject_id), "")
+
+    def village(self, kind: str, subject_id: str) -> str:
+        """The id of the village the subject belongs to, or ``""`` when not known."""
+        if kind == "village":
+            return subject_id
+        return self.villages.get((kind, subject_id), "")
+
+    def household(self, kind: str, subject_id: str) -> str:
+        """The id of the household the subject belongs to, or ``""``."""
+        return self.households.get((kind, subject_id), "")
+
+
+def report_findings(ev: Evaluation) -> list[Finding]:
+    """The findings a problem list shows: problems (不符合) and undecided ones (无法判定).
+
+    Target findings are all kept, passing ones too, so county target progress is complete.
+    """
+    return [
+        f
+        for f in ev.findings
+        if f.verdict is Outcome.UNKNOWN
+        or (f.verdict is Outcome.FAIL and f.rule_kind in ("compliance", "target"))
+        or f.rule_kind == "target"
+    ]
+
+
+def output_value(f: Finding, name: str) -> Any:
+    """A named output of a finding (``target``, ``actual``, ``gap``), or ``None``."""
+    for n, v in f.outputs:
+        if n == name:
+            return v
+    return None
+
+
+def _number(value: Any) -> int | str | None:
+    """An exact cell value: integers as numbers, anything else as exact text."""
+    if value is None:
+        return None
+    if isinstance(value, Fraction | Decimal | int) and not isinstance(value, bool):
+        frac = Fraction(value)
+        if frac.denominator == 1 and abs(frac.numerator) < 2**53:
+            return int(frac.numerator)
+    out = json_value(value)
+    return "未知" if out is None else str(out)
+
+
+def _text(value: str) -> str:
+    value = ILLEGAL_CHARACTERS_RE.sub("", value)
+    if len(value) > _MAX_CELL:
+        value = value[:_MAX_CELL] + "…(截断 truncated)"
+    return value
+
+
+def _row(ws: WriteOnlyWorksheet, values: Iterable[Any]) -> list[Any]:
+    """Cells for one row: text sanitised, and text starting with "=" kept as text."""
+    out: list[Any] = []
+    for v in values:
+        if isinstance(v, str):
+            v = _text(v) or None  # no cell at all for empty text: smaller, faster
+            if v is not None and v.startswith("="):
+                cell = WriteOnlyCell(ws, value=v)
+                cell.data_type = "s"  # never a formula, whatever the input says
+                v = cell
+        out.append(v)
+    return out
+
+
+def _sheet(wb: Workbook, title: str, columns: Sequence[tuple[str, int]]) -> WriteOnlyWorksheet:
+    """A streaming sheet with a styled, frozen header row and column widths."""
+    ws: WriteOnlyWorksheet = wb.create_sheet(title)
+    for i, (_, width) in enumerate(columns, start=1):
+        ws.column_dimensions[get_column_letter(i)].width = width
+    ws.freeze_panes = "A2"
+    header = []
+    for name, _ in columns:
+        cell = WriteOnlyCell(ws, value=name)
+        cell.font = _HEADER_FONT
+        cell.fill = _HEADER_FILL
+        header.append(cell)
+    ws.append(header)
+    return ws
+
+
+def _finish(ws: WriteOnlyWorksheet, ncols: int, nrows: int) -> None:
+    ws.auto_filter.ref = f"A1:{get_column_letter(ncols)}{max(nrows, 1) + 1}"
+
+
+_FINDING_COLUMNS: list[tuple[str, int]] = [
+    ("所属村", 10),
+    ("村名称", 12),
+    ("所属户", 10),
+    ("对象类型", 10),
+    ("对象编码", 14),
+    ("名称", 12),
+    ("规则编号", 34),
+    ("问题", 36),
+    ("条款", 10),
+    ("类型", 6),
+    ("判定", 10),
+    ("不符合条件", 40),
+    ("缺失数据", 30),
+    ("说明", 90),
+    ("政策", 14),
+    ("版本", 8),
+    ("内容哈希", 14),
+    ("判定日期", 11),
+]
+_COUNTY_COLUMNS: list[tuple[str, int]] = [
+    ("对象类型", 10),
+    ("对象编码", 14),
+    ("名称", 12),
+    ("规则编号", 34),
+    ("问题", 36),
+    ("条款", 8),
+    ("类型", 6),
+    ("判定", 10),
+    ("目标", 14),
+    ("实际", 14),
+    ("差距", 14),
+    ("不符合条件", 40),
+    ("缺失数据", 30),
+    ("说明", 90),
+    ("政策", 14),
+    ("版本", 8),
+    ("内容哈希", 14),
+    ("判定日期", 11),
+]
+
+
+def _failing(f: Finding) -> str:
+    return "; ".join(c.title_zh or c.id for c in f.failing)
+
+
+def _missing(f: Finding) -> str:
+    return "; ".join(m.render("zh") for m in f.missing)
+
+
+def _provenance(f: Finding) -> list[str]:
+    return [f.policy_id, f.policy_version, f.policy_hash[:12], f.on.isoformat()]
+
+
+def order_findings(findings: Iterable[Finding], subjects: SubjectDirectory) -> list[Finding]:
+    """Report order: by village, household, then village before household before person."""
+    level_rank = {k: i for i, k in enumerate(KIND_ZH)}
+    return sorted(
+        findings,
+        key=lambda f: (
+            subjects.village(f.subject_kind, f.subject_id),
+            subjects.household(f.subject_kind, f.subject_id),
+            level_rank.get(f.subject_kind, len(level_rank)),
+            f.subject_id,
+            f.rule_id,
+        ),
+    )
+
+
+def _level_rows(findings: Sequence[Finding], subjects: SubjectDirectory) -> Iterator[list[Any]]:
+    for f in order_findings(findings, subjects):
+        k, sid = f.subject_kind, f.subject_id
+        vid = subjects.village(k, sid)
+        yield [
+            vid,
+            subjects.name("village", vid) if vid else "",
+            subjects.household(k, sid),
+            KIND_ZH.get(k, k),
+            sid,
+            subjects.name(k, sid),
+            f.rule_id,
+            f.title_zh,
+            f.clause,
+            RULE_KIND_ZH.get(f.rule_kind, f.rule_kind),
+            VERDICT_ZH[f.verdict.value],
+            _failing(f),
+            _missing(f),
+            explain(f, "zh"),
+            *_provenance(f),
+        ]
+
+
+def _county_rows(findings: Sequence[Finding], subjects: SubjectDirectory) -> Iterator[list[Any]]:
+    # targets first, then the other county-level findings
+    for f in sorted(findings, key=lambda f: (f.rule_kind != "target", f.sort_key())):
+        k, sid = f.subject_kind, f.subject_id
+        yield [
+            KIND_ZH.get(k, k),
+            sid,
+            subjects.name(k, sid),
+            f.rule_id,
+            f.title_zh,
+            f.clause,
+            RULE_KIND_ZH.get(f.rule_kind, f.rule_kind),
+            VERDICT_ZH[f.verdict.value],
+            _number(output_value(f, "target")),
+            _number(output_value(f, "actual")),
+            _number(output_value(f, "gap")),
+            _failing(f),
+            _missing(f),
+            explain(f, "zh"),
+            *_provenance(f),
+        ]
+
+
+def missing_data(ev: Evaluation) -> list[tuple[str, str, str, str, list[Finding]]]:
+    """待补数据: ``(subject kind, subject id, field, label_zh, blocked findings)``, sorted."""
+    fields: dict[tuple[str, str, str], tuple[str, list[Finding]]] = {}
+    for f in ev.unknowns():
+        for m in f.missing:
+            entry = fields.setdefault((m.subject_kind, m.subject_id, m.field), (m.label_zh, []))
+            entry[1].append(f)
+    return [(k, s, fld, label, fs) for (k, s, fld), (label, fs) in sorted(fields.items())]
+
+
+def _blocked(fs: Sequence[Finding]) -> str:
+    parts = []
+    for f in fs:
+        who = f"{KIND_ZH.get(f.subject_kind, f.subject_kind)} {f.subject_id}"
+        parts.append(f"{f.rule_id}({f.title_zh}) @ {who}")
+    return "; ".join(parts)
+
+
+_MISSING_COLUMNS: list[tuple[str, int]] = [
+    ("所属村", 10),
+    ("村名称", 12),
+    ("所属户", 10),
+    ("对象类型", 10),
+    ("对象编码", 14),
+    ("名称", 12),
+    ("缺少字段", 28),
+    ("字段名称", 20),
+    ("受阻判定数", 10),
+    ("受阻规则", 90),
+]
+_ERROR_COLUMNS: list[tuple[str, int]] = [
+    ("类别", 14),
+    ("文件", 24),
+    ("表", 16),
+    ("行", 6),
+    ("记录编码", 14),
+    ("字段", 20),
+    ("列", 16),
+    ("原因", 90),
+]
+
+
+def _summary_sheet(wb: Workbook, ev: Evaluation, subjects: SubjectDirectory) -> None:
+    ws: WriteOnlyWorksheet = wb.create_sheet("汇总")
+    for col, width in zip("ABCDEFGHIJ", (36, 40, 14, 8, 12, 10, 10, 10, 10, 10), strict=True):
+        ws.column_dimensions[col].width = width
+
+    def title(text: str, font: Font = _SECTION_FONT) -> None:
+        cell = WriteOnlyCell(ws, value=text)
+        cell.font = font
+        ws.append([cell])
+
+    def header(names: Sequence[str]) -> None:
+        cells = []
+        for n in names:
+            cell = WriteOnlyCell(ws, value=n)
+            cell.font = _HEADER_FONT
+            cell.fill = _HEADER_FILL
+            cells.append(cell)
+        ws.append(cells)
+
+    s = summary(ev)
+    title("扶贫政策回头看 问题清单 (problem list)", _TITLE_FONT)
+    ws.append(
+        _row(
+            ws,
+            [
+                "政策 policy",
+                f"{ev.policy_id} {ev.policy_version}",
+            ],
+        )
+    )
+    for label, value in (
+        ("内容哈希 content hash", ev.policy_hash),
+        ("判定日期 as of", ev.on.isoformat()),
+        ("引擎 engine", ev.engine),
+        ("判定总数 findings", s["findings"]),
+        ("不符合(问题) problems", s["problems"]),
+        ("无法判定(待补数据) unknown", s["unknown"]),
+        ("不适用(未列出) not applicable", s["not_applicable"]),
+        ("被拒输入行 rejected input rows", s["rejected_rows"]),
+        ("评估失败单元 failed units", s["unit_errors"]),
+    ):
+        ws.append(_row(ws, [label, value]))
+    ws.append([])
+
+    title("按规则统计 (counts by rule and verdict)")
+    header(["规则编号", "问题", "条款", "类型", "对象类型", "符合", "不符合", "无法判定", "合计"])
+    per_rule: dict[str, Counter[str]] = {}
+    first: dict[str, Finding] = {}
+    for f in ev.findings:
+        per_rule.setdefault(f.rule_id, Counter())[f.verdict.value] += 1
+        first.setdefault(f.rule_id, f)
+    for rid in sorted(per_rule):
+        c, f = per_rule[rid], first[rid]
+        ws.append(
+            _row(
+                ws,
+                [
+                    rid,
+                    f.title_zh,
+                    f.clause,
+                    RULE_KIND_ZH.get(f.rule_kind, f.rule_kind),
+                    KIND_ZH.get(f.subject_kind, f.subject_kind),
+                    c["pass"],
+                    c["fail"],
+                    c["unknown"],
+                    sum(c.values()),
+                ],
+            )
+        )
+    ws.append([])
+
+    title("按村统计 (problems per village)")
+    header(["村编码", "村名称", "不符合", "其中村级", "其中户级", "其中人员", "无法判定"])
+    for vid, c in village_counts(ev, subjects):
+        ws.append(
+            _row(
+                ws,
+                [
+                    vid or "(未归村 no village)",
+                    subjects.name("village", vid) if vid else "",
+                    c["fail"],
+                    c["fail:village"],
+                    c["fail:household"],
+                    c["fail:person"],
+                    c["unknown"],
+                ],
+            )
+        )
+    ws.append([])
+
+    title("待补数据按字段 (missing data by field)")
+    header(["字段", "字段名称", "对象类型", "缺失对象数", "受阻判定数"])
+    by_field: dict[tuple[str, str], list[Any]] = {}
+    for kind, _sid, fld, label, fs in missing_data(ev):
+        entry = by_field.setdefault((fld, kind), [label, 0, 0])
+        entry[1] += 1
+        entry[2] += len(fs)
+    for (fld, kind), (label, n_subjects, n_findings) in sorted(by_field.items()):
+        ws.append(_row(ws, [fld, label, KIND_ZH.get(kind, kind), n_subjects, n_findings]))
+
+
+def village_counts(ev: Evaluation, subjects: SubjectDirectory) -> list[tuple[str, Counter[str]]]:
+    """Per village (``""`` = not placed in a village): problems by level, and unknowns."""
+    counts: dict[str, Counter[str]] = {}
+    for f in ev.findings:
+        is_problem = f.verdict is Outcome.FAIL and f.rule_kind in ("compliance", "target")
+        if not (is_problem or f.verdict is Outcome.UNKNOWN):
+            continue
+        if level_of(f.subject_kind) == "county":
+            continue
+        vid = subjects.village(f.subject_kind, f.subject_id)
+        c = counts.setdefault(vid, Counter())
+        if is_problem:
+            c["fail"] += 1
+            c["fail:" + level_of(f.subject_kind)] += 1
+        else:
+            c["unknown"] += 1
+    return sorted(counts.items(), key=lambda kv: (kv[0] == "", kv[0]))
+
+
+def write_problem_list(ev: Evaluation, path: str | Path, *, dataset: Dataset | None = None) -> None:
+    """Write the problem list (问题清单) workbook to ``path`` (.xlsx).
+
+    Sheets: 汇总 (provenance, counts by rule and verdict, problems per village, missing data by
+    field), 县级目标, 村, 户, 人 (problems and undecided findings of each level, with the
+    Chinese explanation; 县级目标 also has target/actual/gap), 待补数据 (each missing field, its
+    subject and the rules it blocks) and 数据错误 (rejected input rows and failed units).
+    Pass the ``dataset`` the evaluation ran on to add names and group by village.
+    """
+    subjects = SubjectDirectory.from_dataset(dataset)
+    wb = Workbook(write_only=True)
+    # a fixed date keeps docProps stable for identical input
+    stamp = dt.datetime.combine(ev.on, dt.time())
+    wb.properties.creator = "fupin_rules"
+    wb.properties.title = f"问题清单 {ev.policy_id} {ev.policy_version} {ev.on.isoformat()}"
+    wb.properties.created = stamp
+    wb.properties.modified = stamp
+
+    _summary_sheet(wb, ev, subjects)
+
+    by_level: dict[str, list[Finding]] = {level: [] for level in LEVELS}
+    for f in report_findings(ev):
+        by_level[level_of(f.subject_kind)].append(f)
+    for level, (sheet_title, _) in LEVELS.items():
+        columns = _COUNTY_COLUMNS if level == "county" else _FINDING_COLUMNS
+        ws = _sheet(wb, sheet_title, columns)
+        rows = (_county_rows if level == "county" else _level_rows)(by_level[level], subjects)
+        n = 0
+        for values in rows:
+            ws.append(_row(ws, values))
+            n += 1
+        _finish(ws, len(columns), n)
+
+    ws = _sheet(wb, "待补数据", _MISSING_COLUMNS)
+    missing = missing_data(ev)
+    for kind, sid, fld, label, fs in missing:
+        vid = subjects.village(kind, sid)
+        ws.append(
+            _row(
+                ws,
+                [
+                    vid,
+                    subjects.name("village", vid) if vid else "",
+                    subjects.household(kind, sid),
+                    KIND_ZH.get(kind, kind),
+                    sid,
+                    subjects.name(kind, sid),
+                    fld,
+                    label,
+                    len(fs),
+                    _blocked(fs),
+                ],
+            )
+        )
+    _finish(ws, len(_MISSING_COLUMNS), len(missing))
+
+    ws = _sheet(wb, "数据错误", _ERROR_COLUMNS)
+    n = 0
+    for i in ev.data_issues:
+        n += 1
+        ws.append(
+            _row(
+                ws,
+                [
+                    "输入行被拒 rejected row",
+                    i.source,
+                    i.table,
+                    i.row,
+                    i.record_id or "",
+                    i.field or "",
+                    i.column or "",
+                    i.message,
+                ],
+            )
+        )
+    for e in ev.errors:
+        n += 1
+        ws.append(
+            _row(
+                ws,
+                [
+                    "单元评估失败 failed unit",
+                    "",
+                    e.stratum,
+                    None,
+                    f"{KIND_ZH.get(e.subject_kind, e.subject_kind)} {e.subject_id}",
+                    "",
+                    "",
+                    e.message,
+                ],
+            )
+        )
+    _finish(ws, len(_ERROR_COLUMNS), n)
+    wb.save(str(path))

@@ -1,0 +1,498 @@
+"""The HTML report: one self-contained page (inline CSS, inline SVG charts, no network).
+
+:func:`write_html_report` writes key numbers, county target progress, village criteria pass
+rates and drill-down tables (per village, per rule). Output is byte-identical for identical
+input: no timestamps, stable order, fixed number formatting. All text is escaped.
+"""
+
+from __future__ import annotations
+
+import html
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from fupin_rules import __version__
+from fupin_rules.domain.dataset import Dataset
+from fupin_rules.engine.run import Evaluation
+from fupin_rules.findings.model import Finding, Outcome, format_value
+from fupin_rules.findings.render import explain
+from fupin_rules.reports.excel import (
+    KIND_ZH,
+    RULE_KIND_ZH,
+    VERDICT_ZH,
+    SubjectDirectory,
+    level_of,
+    missing_data,
+    order_findings,
+    output_value,
+    report_findings,
+    village_counts,
+)
+from fupin_rules.reports.json_report import summary
+
+__all__ = ["DEFAULT_MAX_ROWS", "render_html", "write_html_report"]
+
+#: rows shown per drill-down table; the rest is counted and left to the Excel file
+DEFAULT_MAX_ROWS = 20
+
+_COLOURS = {"pass": "#2e7d32", "fail": "#c62828", "unknown": "#f9a825"}
+
+_CSS = """
+body{font-family:system-ui,"Noto Sans CJK SC","Microsoft YaHei","PingFang SC",sans-serif;
+margin:0;color:#1f2933;background:#f5f7fa;line-height:1.45}
+header,main,footer{max-width:1200px;margin:0 auto;padding:0 20px}
+header{padding-top:16px}
+h1{font-size:24px;margin:8px 0 4px}h2{font-size:19px;margin:28px 0 8px}
+small.en,.en{color:#65727f;font-size:12px;font-weight:normal}
+dl.prov{display:grid;grid-template-columns:max-content 1fr;gap:2px 14px;margin:8px 0;font-size:14px}
+dl.prov dt{color:#52606d}dl.prov dd{margin:0;font-family:ui-monospace,monospace;word-break:break-all}
+.cards{display:flex;flex-wrap:wrap;gap:12px}
+.card{background:#fff;border-radius:8px;padding:10px 16px;min-width:140px;box-shadow:0 1px 3px #0002}
+.card b{display:block;font-size:28px}.card.fail b{color:#c62828}.card.unknown b{color:#b7791f}
+section{background:#fff;border-radius:8px;padding:4px 18px 14px;margin:16px 0;box-shadow:0 1px 3px #0001}
+svg{max-width:100%;height:auto;font-family:inherit}
+table{border-collapse:collapse;width:100%;font-size:13px;margin:6px 0}
+th,td{border-bottom:1px solid #e4e7eb;padding:4px 6px;text-align:left;vertical-align:top}
+th{background:#eef2f7;position:sticky;top:0}
+td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
+td.nw{white-space:nowrap}td.x{min-width:4em}
+.v{display:inline-block;border-radius:4px;padding:0 6px;color:#fff;font-size:12px;white-space:nowrap}
+.v.fail{background:#c62828}.v.unknown{background:#b7791f}.v.pass{background:#2e7d32}
+details.drill{border:1px solid #e4e7eb;border-radius:6px;margin:6px 0;padding:2px 8px}
+details.drill>summary{cursor:pointer;padding:4px 0;font-weight:600}
+pre{white-space:pre-wrap;font-size:12px;background:#f8fafc;padding:6px;margin:4px 0}
+.more{color:#52606d;font-style:italic}
+.tools{display:flex;gap:8px;align-items:center;margin:6px 0}
+.tools input{padding:5px 8px;font-size:14px;min-width:280px}
+.legend span{display:inline-block;width:11px;height:11px;margin:0 4px 0 12px;vertical-align:-1px}
+footer{color:#65727f;font-size:12px;padding-bottom:24px}
+"""
+
+_JS = """
+(function(){
+var q=document.getElementById('q');
+function apply(){var t=q.value.trim().toLowerCase();
+document.querySelectorAll('details.drill').forEach(function(d){var n=0;
+d.querySelectorAll('tbody tr').forEach(function(r){
+var ok=!t||r.textContent.toLowerCase().indexOf(t)>=0;r.hidden=!ok;if(ok){n++;}});
+var s=d.querySelector('summary').textContent.toLowerCase();
+d.hidden=!(!t||n>0||s.indexOf(t)>=0);if(t&&n>0){d.open=true;}});}
+q.addEventListener('input',apply);
+document.getElementById('open-all').addEventListener('click',function(){
+document.querySelectorAll('details.drill').forEach(function(d){d.open=true;});});
+document.getElementById('close-all').addEventListener('click',function(){
+document.querySelectorAll('details.drill').forEach(function(d){d.open=false;});});
+})();
+"""
+
+
+def _e(value: object) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _num(n: int) -> str:
+    return f"{n:,}"
+
+
+def _fraction(value: Any) -> Fraction | None:
+    if isinstance(value, Fraction | Decimal | int) and not isinstance(value, bool):
+        return Fraction(value)
+    return None
+
+
+def _amount(value: Any) -> str:
+    """Exact text; whole numbers with thousands separators (250,000,000)."""
+    frac = _fraction(value)
+    if frac is not None and frac.denominator == 1:
+        return f"{frac.numerator:,}"
+    return format_value(value)
+
+
+def _percent(share: Fraction | None) -> str:
+    if share is None:
+        return "—"
+    pct = float(share * 100)
+    if 0 < pct < 0.1:
+        return f"{pct:.2g}%"
+    return f"{pct:.1f}%"
+
+
+def _badge(verdict: Outcome) -> str:
+    return f'<span class="v {verdict.value}">{_e(VERDICT_ZH[verdict.value])}</span>'
+
+
+def _subject(f: Finding, subjects: SubjectDirectory) -> str:
+    name = subjects.name(f.subject_kind, f.subject_id)
+    text = f"{KIND_ZH.get(f.subject_kind, f.subject_kind)} {f.subject_id}"
+    return _e(text) + (f" <small>{_e(name)}</small>" if name else "")
+
+
+def _why(f: Finding) -> str:
+    if f.verdict is Outcome.UNKNOWN:
+        return "; ".join(m.render("zh") for m in f.missing)
+    return "; ".join(c.title_zh or c.id for c in f.failing)
+
+
+def _more(shown: int, total: int, ncols: int) -> str:
+    if total <= shown:
+        return ""
+    rest = total - shown
+    return (
+        f'<tr class="more-row"><td colspan="{ncols}" class="more">… 另有 {_num(rest)} 条'
+        f"(见 Excel 问题清单) <span class=en>… {_num(rest)} more (see the Excel file)</span>"
+        "</td></tr>"
+    )
+
+
+def _header(ev: Evaluation) -> str:
+    versions = sorted({f.engine_version for f in ev.findings}) or [__version__]
+    rows = [
+        ("政策", "policy", ev.policy_id),
+        ("版本", "version", ev.policy_version),
+        ("内容哈希", "content hash", ev.policy_hash),
+        ("判定日期", "as of", ev.on.isoformat()),
+        ("引擎", "engine", f"{ev.engine} (fupin_rules {', '.join(versions)})"),
+    ]
+    items = "".join(
+        f"<dt>{_e(zh)} <small class=en>{_e(en)}</small></dt><dd>{_e(v)}</dd>" for zh, en, v in rows
+    )
+    return (
+        "<header><h1>扶贫政策回头看 问题清单报告 "
+        "<small class=en>policy review (回头看) problem report</small></h1>"
+        f'<dl class="prov">{items}</dl></header>'
+    )
+
+
+def _cards(ev: Evaluation) -> str:
+    s = summary(ev)
+    cards = [
+        ("findings", "", "判定总数", "findings", s["findings"]),
+        ("problems", "fail", "不符合(问题)", "problems", s["problems"]),
+        ("unknowns", "unknown", "无法判定(待补数据)", "unknown: data missing", s["unknown"]),
+        ("rejected", "", "被拒输入行", "rejected input rows", s["rejected_rows"]),
+        ("unit-errors", "", "评估失败单元", "failed units", s["unit_errors"]),
+        ("not-applicable", "", "不适用(未列出)", "not applicable", s["not_applicable"]),
+    ]
+    body = "".join(
+        f'<div class="card {cls}" id="n-{key}"><b>{_num(n)}</b>{_e(zh)}<br>'
+        f"<small class=en>{_e(en)}</small></div>"
+        for key, cls, zh, en, n in cards
+    )
+    return (
+        '<section id="numbers"><h2>关键数字 <small class=en>key numbers</small></h2>'
+        f'<div class="cards">{body}</div></section>'
+    )
+
+
+def _clip(text: str, n: int) -> str:
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def _target_chart(ev: Evaluation) -> str:
+    targets = sorted((f for f in ev.findings if f.rule_kind == "target"), key=Finding.sort_key)
+    head = (
+        '<section id="targets"><h2>县级目标完成情况 '
+        "<small class=en>county target progress: actual vs target</small></h2>"
+    )
+    if not targets:
+        return (
+            head
+            + "<p>本次评估没有县级目标。<small class=en>No target findings.</small></p></section>"
+        )
+    label_w, bar_w, row_h, text_w = 330, 440, 40, 250
+    width = label_w + bar_w + text_w
+    height = row_h * len(targets) + 10
+    parts = [
+        f'<svg id="target-chart" role="img" '
+        f'viewBox="0 0 {width} {height}" width="{width}" height="{height}">'
+        "<title>县级目标完成情况 county target progress</title>"
+    ]
+    for i, f in enumerate(targets):
+        y = 5 + i * row_h
+        actual, target = output_value(f, "actual"), output_value(f, "target")
+        a, t = _fraction(actual), _fraction(target)
+        share = None if a is None or t is None or t == 0 else a / t
+        fill = _COLOURS.get(f.verdict.value, "#9aa5b1")
+        done = 0.0 if share is None else float(min(max(share, Fraction(0)), Fraction(1)))
+        pct = _percent(share)
+        tip = f"{f.title_zh} ({f.rule_id}): {format_value(actual)} / {format_value(target)}"
+        parts.append(
+            f'<g class="target-bar"><title>{_e(tip)}</title>'
+            f'<text x="0" y="{y + 22}" font-size="13">{_e(_clip(f.title_zh, 24))}</text>'
+            f'<rect x="{label_w}" y="{y + 6}" width="{bar_w}" height="22" fill="#e4e7eb" rx="3"/>'
+            f'<rect x="{label_w}" y="{y + 6}" width="{bar_w * done:.1f}" height="22" '
+            f'fill="{fill}" rx="3"/>'
+            f'<text x="{label_w + bar_w + 8}" y="{y + 22}" font-size="13">'
+            f"{_e(_amount(actual))} / {_e(_amount(target))} ({_e(pct)}) "
+            f"{_e(VERDICT_ZH[f.verdict.value])}</text></g>"
+        )
+    parts.append("</svg>")
+    return head + "".join(parts) + "</section>"
+
+
+def _criteria_chart(ev: Evaluation) -> str:
+    head = (
+        '<section id="criteria"><h2>村级标准达标情况 '
+        "<small class=en>village criteria: pass / fail / unknown villages per condition"
+        "</small></h2>"
+    )
+    rules: dict[str, tuple[Finding, dict[str, tuple[str, Counter[str]]]]] = {}
+    for f in ev.findings:
+        if f.subject_kind != "village":
+            continue
+        _, conds = rules.setdefault(f.rule_id, (f, {}))
+        for c in f.conditions:
+            conds.setdefault(c.id, (c.title_zh or c.id, Counter()))[1][c.outcome.value] += 1
+    if not rules:
+        return (
+            head
+            + "<p>本次评估没有村级规则。<small class=en>No village findings.</small></p></section>"
+        )
+    label_w, bar_w, text_w, row_h, group_h = 330, 440, 250, 26, 26
+    width = label_w + bar_w + text_w
+    nrows = sum(len(conds) for _, conds in rules.values())
+    height = nrows * row_h + len(rules) * group_h + 10
+    legend = "".join(
+        f'<span style="background:{_COLOURS[k]}"></span>{_e(VERDICT_ZH[k])}'
+        for k in ("pass", "fail", "unknown")
+    )
+    parts = [
+        f'<p class="legend">{legend}</p>',
+        f'<svg id="criteria-chart" role="img" '
+        f'viewBox="0 0 {width} {height}" width="{width}" height="{height}">'
+        "<title>村级标准达标情况 village criteria pass rates</title>",
+    ]
+    y = 5
+    for rid in sorted(rules):
+        first, conds = rules[rid]
+        parts.append(
+            f'<text x="0" y="{y + 18}" font-size="13" font-weight="bold">'
+            f'{_e(_clip(first.title_zh, 40))} <tspan fill="#65727f" font-size="11">'
+            f"{_e(rid)} 第{_e(first.clause)}条</tspan></text>"
+        )
+        y += group_h
+        for title, counts in conds.values():
+            total = sum(counts.values())
+            parts.append(f'<g class="criterion-bar"><title>{_e(title)}</title>')
+            parts.append(f'<text x="12" y="{y + 16}" font-size="12">{_e(_clip(title, 26))}</text>')
+            x = float(label_w)
+            for key in ("pass", "fail", "unknown"):
+                w = bar_w * counts[key] / total if total else 0.0
+                if w:
+                    parts.append(
+                        f'<rect x="{x:.1f}" y="{y + 4}" width="{w:.1f}" height="16" '
+                        f'fill="{_COLOURS[key]}"/>'
+                    )
+                x += w
+            rate = f"{100 * counts['pass'] / total:.1f}%" if total else "—"
+            parts.append(
+                f'<text x="{label_w + bar_w + 8}" y="{y + 16}" font-size="12">'
+                f"符合 {counts['pass']} · 不符合 {counts['fail']} · 无法判定 {counts['unknown']}"
+                f" ({_e(rate)})</text></g>"
+            )
+            y += row_h
+    parts.append("</svg>")
+    return head + "".join(parts) + "</section>"
+
+
+def _finding_rows(
+    findings: Sequence[Finding], subjects: SubjectDirectory, max_rows: int
+) -> Iterable[str]:
+    for f in findings[:max_rows]:
+        yield (
+            f'<tr><td class="nw">{_subject(f, subjects)}</td><td>{_e(f.title_zh)}<br>'
+            f'<small class=en>{_e(f.rule_id)}</small></td><td class="nw">{_e(f.clause)}</td>'
+            f"<td>{_badge(f.verdict)}</td><td>{_e(_why(f))}</td>"
+            '<td class="x"><details><summary>说明</summary>'
+            f"<pre>{_e(explain(f, 'zh'))}</pre></details></td></tr>"
+        )
+    yield _more(min(len(findings), max_rows), len(findings), 6)
+
+
+_VILLAGE_HEAD = (
+    "<thead><tr><th>对象</th><th>问题 <small class=en>rule</small></th><th>条款</th>"
+    "<th>判定</th><th>不符合条件 / 缺失数据</th><th>说明</th></tr></thead>"
+)
+
+
+def _villages(
+    ev: Evaluation, listed: Sequence[Finding], subjects: SubjectDirectory, max_rows: int
+) -> str:
+    groups: dict[str, list[Finding]] = {}
+    for f in listed:
+        if level_of(f.subject_kind) != "county":
+            groups.setdefault(subjects.village(f.subject_kind, f.subject_id), []).append(f)
+    counts = village_counts(ev, subjects)
+    out = [
+        '<section id="villages"><h2>按村查看 <small class=en>problems by village</small></h2>',
+        '<div class="tools"><input id="q" type="search" placeholder="筛选: 编码、规则、条件… '
+        'filter">'
+        '<button id="open-all" type="button">全部展开</button>'
+        '<button id="close-all" type="button">全部收起</button></div>',
+    ]
+    if not counts:
+        out.append(
+            "<p>没有村、户或人员层级的问题。<small class=en>No problems below county level.</small></p>"
+        )
+    else:
+        out.append(
+            '<table id="village-table"><thead><tr><th>村</th><th>村名称</th>'
+            '<th class="n">不符合</th><th class="n">村级</th><th class="n">户级</th>'
+            '<th class="n">人员</th><th class="n">无法判定</th></tr></thead><tbody>'
+        )
+        for i, (vid, c) in enumerate(counts):
+            label = vid or "(未归村)"
+            out.append(
+                f'<tr><td><a href="#v{i}">{_e(label)}</a></td>'
+                f"<td>{_e(subjects.name('village', vid) if vid else '')}</td>"
+                f'<td class="n">{c["fail"]}</td><td class="n">{c["fail:village"]}</td>'
+                f'<td class="n">{c["fail:household"]}</td><td class="n">{c["fail:person"]}</td>'
+                f'<td class="n">{c["unknown"]}</td></tr>'
+            )
+        out.append("</tbody></table>")
+    for i, (vid, c) in enumerate(counts):
+        fs = groups.get(vid, [])
+        name = subjects.name("village", vid) if vid else ""
+        label = f"村 {vid}" if vid else "未归村 (未提供数据集时户、人员问题归此) no village known"
+        out.append(
+            f'<details class="drill" id="v{i}"><summary>{_e(label)} {_e(name)} — '
+            f"不符合 {c['fail']}, 无法判定 {c['unknown']}</summary>"
+            f"<table>{_VILLAGE_HEAD}<tbody>"
+        )
+        out.extend(_finding_rows(fs, subjects, max_rows))
+        out.append("</tbody></table></details>")
+    out.append("</section>")
+    return "".join(out)
+
+
+def _rules(listed: Sequence[Finding], subjects: SubjectDirectory, max_rows: int) -> str:
+    groups: dict[str, list[Finding]] = {}
+    for f in listed:
+        groups.setdefault(f.rule_id, []).append(f)
+    out = ['<section id="rules"><h2>按规则查看 <small class=en>subjects by rule</small></h2>']
+    if not groups:
+        out.append("<p>没有问题。<small class=en>No problems.</small></p>")
+    for rid in sorted(groups):
+        fs = groups[rid]
+        first = fs[0]
+        n_fail = sum(1 for f in fs if f.verdict is Outcome.FAIL)
+        n_unknown = sum(1 for f in fs if f.verdict is Outcome.UNKNOWN)
+        kind = RULE_KIND_ZH.get(first.rule_kind, first.rule_kind)
+        out.append(
+            f'<details class="drill"><summary>{_e(first.title_zh)} '
+            f"<small class=en>{_e(rid)} · 第{_e(first.clause)}条 · {_e(kind)}</small> — "
+            f"不符合 {n_fail}, 无法判定 {n_unknown}</summary><table><thead><tr>"
+            "<th>所属村</th><th>对象</th><th>判定</th><th>不符合条件 / 缺失数据</th></tr></thead>"
+            "<tbody>"
+        )
+        for f in fs[:max_rows]:
+            vid = subjects.village(f.subject_kind, f.subject_id)
+            out.append(
+                f'<tr><td>{_e(vid)}</td><td class="nw">{_subject(f, subjects)}</td>'
+                f"<td>{_badge(f.verdict)}</td><td>{_e(_why(f))}</td></tr>"
+            )
+        out.append(_more(min(len(fs), max_rows), len(fs), 4))
+        out.append("</tbody></table></details>")
+    out.append("</section>")
+    return "".join(out)
+
+
+def _missing(ev: Evaluation) -> str:
+    by_field: dict[tuple[str, str], list[Any]] = {}
+    for kind, _sid, fld, label, fs in missing_data(ev):
+        entry = by_field.setdefault((fld, kind), [label, 0, 0])
+        entry[1] += 1
+        entry[2] += len(fs)
+    out = [
+        '<section id="missing"><h2>待补数据 <small class=en>data to collect, by field</small></h2>'
+    ]
+    if not by_field:
+        out.append("<p>没有缺失数据。<small class=en>Nothing missing.</small></p>")
+    else:
+        out.append(
+            "<table><thead><tr><th>字段</th><th>字段名称</th><th>对象类型</th>"
+            '<th class="n">缺失对象数</th><th class="n">受阻判定数</th></tr></thead><tbody>'
+        )
+        for (fld, kind), (label, n_subjects, n_findings) in sorted(by_field.items()):
+            out.append(
+                f"<tr><td>{_e(fld)}</td><td>{_e(label)}</td><td>{_e(KIND_ZH.get(kind, kind))}</td>"
+                f'<td class="n">{_num(n_subjects)}</td><td class="n">{_num(n_findings)}</td></tr>'
+            )
+        out.append(
+            "</tbody></table><p class=more>每个对象的缺失字段见 Excel 的“待补数据”表。"
+            "<small class=en>Per-subject list: sheet 待补数据 of the Excel file.</small></p>"
+        )
+    out.append("</section>")
+    return "".join(out)
+
+
+def _errors(ev: Evaluation, max_rows: int) -> str:
+    rows = [("输入行被拒", i.render()) for i in ev.data_issues] + [
+        ("单元评估失败", f"{e.stratum} {e.subject_kind} {e.subject_id}: {e.message}")
+        for e in ev.errors
+    ]
+    out = ['<section id="errors"><h2>数据错误 <small class=en>data errors</small></h2>']
+    if not rows:
+        out.append("<p>没有被拒的输入行或失败的单元。<small class=en>None.</small></p>")
+    else:
+        out.append("<table><thead><tr><th>类别</th><th>位置与原因</th></tr></thead><tbody>")
+        out.extend(f"<tr><td>{_e(k)}</td><td>{_e(t)}</td></tr>" for k, t in rows[:max_rows])
+        out.append(_more(min(len(rows), max_rows), len(rows), 2))
+        out.append("</tbody></table>")
+    out.append("</section>")
+    return "".join(out)
+
+
+def render_html(
+    ev: Evaluation, *, dataset: Dataset | None = None, max_rows: int = DEFAULT_MAX_ROWS
+) -> str:
+    """The report as one HTML document (text); see :func:`write_html_report`."""
+    return _render(ev, SubjectDirectory.from_dataset(dataset), max_rows)
+
+
+def _render(ev: Evaluation, subjects: SubjectDirectory, max_rows: int) -> str:
+    listed = order_findings(
+        (f for f in report_findings(ev) if f.verdict is not Outcome.PASS),  # passing targets: chart
+        subjects,
+    )
+    title = f"问题清单 {ev.policy_id} {ev.policy_version} {ev.on.isoformat()}"
+    return "".join(
+        [
+            '<!DOCTYPE html>\n<html lang="zh-CN"><head><meta charset="utf-8">',
+            '<meta name="viewport" content="width=device-width, initial-scale=1">',
+            f"<title>{_e(title)}</title><style>{_CSS}</style></head><body>",
+            _header(ev),
+            "<main>",
+            _cards(ev),
+            _target_chart(ev),
+            _criteria_chart(ev),
+            _villages(ev, listed, subjects, max_rows),
+            _rules(listed, subjects, max_rows),
+            _missing(ev),
+            _errors(ev, max_rows),
+            "</main><footer>由 fupin_rules 生成; 完整清单见 Excel 问题清单。"
+            "<small class=en> Generated by fupin_rules; the full list is in the Excel file."
+            "</small></footer>",
+            f"<script>{_JS}</script></body></html>\n",
+        ]
+    )
+
+
+def write_html_report(
+    ev: Evaluation,
+    path: str | Path,
+    *,
+    dataset: Dataset | None = None,
+    max_rows: int = DEFAULT_MAX_ROWS,
+) -> None:
+    """Write the self-contained HTML report to ``path`` (UTF-8).
+
+    It opens offline (no external CSS, JS or fonts). Drill-down tables show at most
+    ``max_rows`` rows each and say how many more are in the Excel file. Pass the ``dataset``
+    the evaluation ran on to add names and group household and person problems by village.
+    """
+    Path(path).write_text(render_html(ev, dataset=dataset, max_rows=max_rows), encoding="utf-8")
