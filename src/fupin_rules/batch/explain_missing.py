@@ -1,22 +1,216 @@
-"""Missing input fields behind unknown conditions (placeholder: filled in below)."""
+"""Missing input fields behind unknown conditions, named as the reference engine names them.
+
+The reference engine (``fupin_rules.engine.evaluate._missing``) walks the trace of an unknown
+condition: every read whose value is unknown (or an interval), in evaluation order — the
+subject's own reads and, inside aggregates, the unknown reads of each child in collection
+order — follows derived variables into their own reads (at most 6 levels) and names the raw
+fields, at most :data:`~fupin_rules.engine.evaluate.MAX_MISSING_LISTED` per condition.
+
+Here the same walk runs over columns: for an expression at a kind, one frame holds, for every
+read site and every record of the kind, whether the site is reached and whether its value is
+unknown; children are visited in row order (the order of the reference's collections). The
+walk is lazy and stops at the limit, so only materialised unknown findings pay for it.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
+import polars as pl
+
 from fupin_rules.batch.compiler import Compiler
+from fupin_rules.batch.frames import KEY, parent_column
+from fupin_rules.batch.values import NumV
+from fupin_rules.domain.schema import LINKS
+from fupin_rules.engine.evaluate import MAX_MISSING_LISTED
+from fupin_rules.expr.ir import Aggregate, Expr
 from fupin_rules.findings.model import MissingField
 
 __all__ = ["MissingFinder"]
 
+_Read = tuple[str, int, tuple[str, ...], bool]  # (kind, row, path, value is UNKNOWN)
+
 
 class MissingFinder:
-    """Names the input fields behind an unknown condition."""
+    """Names the input fields behind an unknown condition (lazily, per finding)."""
 
     def __init__(self, compiler: Compiler) -> None:
-        self.compiler = compiler
+        self.c = compiler
+        self._tables: dict[tuple[str, Expr], tuple[dict[str, list[Any]], list[Any]]] = {}
+        self._rows: dict[str, dict[str, int]] = {}
+        self._children: dict[tuple[str, str], dict[int, list[int]]] = {}
+        self._filters: dict[tuple[str, Expr], list[Any]] = {}
+        self._parents: dict[tuple[str, str], list[Any]] = {}
+        self._keys: dict[str, list[str]] = {}
 
     def find(
         self, kind: str, subject: str, part: Any, row: dict[str, Any]
     ) -> tuple[MissingField, ...]:
-        return ()
+        """The missing fields of one unknown condition of one subject."""
+        if part.cond is None:
+            return ()
+        r = self._row(kind, subject)
+        out: dict[tuple[str, str, str], MissingField] = {}
+        self._missing(self._reads(kind, r, part.cond.expr, top=True), out, 0)
+        return tuple(out.values())
+
+    # --- the reference walk ---------------------------------------------------------------
+    def _missing(
+        self, reads: Iterator[_Read], out: dict[tuple[str, str, str], MissingField], depth: int
+    ) -> None:
+        for kind, row, path, unknown in reads:
+            if len(out) >= MAX_MISSING_LISTED:
+                return
+            owner = self._walk(kind, row, path[:-1])
+            if owner is None:
+                continue
+            okind, orow = owner
+            name = path[-1]
+            var = self.c.variables.get((okind, name))
+            if var is None:
+                if unknown:
+                    okey = self._key(okind, orow)
+                    out.setdefault(
+                        (okind, okey, name),
+                        MissingField(okind, okey, name, self._label(okind, name)),
+                    )
+                continue
+            if depth > 6:
+                continue
+            self._missing(self._reads(okind, orow, var.expr, top=True), out, depth + 1)
+
+    def _reads(self, kind: str, row: int, expr: Expr, *, top: bool) -> Iterator[_Read]:
+        """Unknown reads of ``expr`` at a record, in the interpreter's order.
+
+        ``top``: the trace of a condition or variable (interval values count); otherwise a
+        child's trace inside an aggregate (only unknown values are kept).
+        """
+        table, entries = self._table(kind, expr)
+        for i, site in enumerate(entries):
+            if not table[f"r{i}"][row]:
+                continue
+            if site.tag == "field":
+                unknown = bool(table[f"u{i}"][row])
+                interval = bool(table[f"i{i}"][row])
+                if unknown or (top and interval):
+                    yield (kind, row, site.node.names, unknown)
+            elif site.tag == "agg":
+                yield from self._aggregate_reads(kind, row, site.node)
+
+    def _aggregate_reads(self, kind: str, row: int, node: Aggregate) -> Iterator[_Read]:
+        links = node.collection.names[:-1]
+        owner = self._walk(kind, row, links) if links else (kind, row)
+        if owner is None:
+            return
+        okind, orow = owner
+        coll = node.collection.names[-1]
+        child = LINKS[okind][1][coll]
+        if not self.c.tables.supplied[child]:
+            return
+        for ch in self._kids(okind, coll).get(orow, ()):
+            value_reached = True
+            if node.filter is not None:
+                yield from self._reads(child, ch, node.filter, top=False)
+                if node.func == "count":
+                    value_reached = False
+                else:
+                    value_reached = self._filter(child, node.filter)[ch] is not False
+            if node.value is not None and value_reached:
+                yield from self._reads(child, ch, node.value, top=False)
+
+    # --- column helpers ---------------------------------------------------------------------
+    def _table(self, kind: str, expr: Expr) -> tuple[dict[str, list[Any]], list[Any]]:
+        key = (kind, expr)
+        found = self._tables.get(key)
+        if found is not None:
+            return found
+        from fupin_rules.batch.explain import sites
+
+        entries = [s for s in sites(self.c, expr, kind, pl.lit(True)) if s.tag != "param"]
+        cols: dict[str, pl.Expr] = {}
+        for i, s in enumerate(entries):
+            cols[f"r{i}"] = s.reach.fill_null(False)
+            v = s.value
+            if isinstance(v, NumV):
+                cols[f"u{i}"] = v.lo.num.is_null()
+                cols[f"i{i}"] = pl.lit(False) if v.hi is None else (~v.is_point()).fill_null(False)
+            else:
+                cols[f"u{i}"] = v.e.is_null() if hasattr(v, "e") else pl.lit(False)
+                cols[f"i{i}"] = pl.lit(False)
+        frame = self.c.frame(kind)
+        if cols:
+            df = frame.select([e.alias(n) for n, e in cols.items()])
+            if df.height != frame.height:  # constant columns: broadcast
+                df = frame.select([pl.repeat(e, frame.height).alias(n) for n, e in cols.items()])
+            table = {n: df[n].to_list() for n in df.columns}
+        else:
+            table = {}
+        self._tables[key] = (table, entries)
+        return table, entries
+
+    def _filter(self, kind: str, expr: Expr) -> list[Any]:
+        key = (kind, expr)
+        found = self._filters.get(key)
+        if found is None:
+            frame = self.c.frame(kind)
+            s = frame.select(self.c.boolean(expr, kind).alias("f"))["f"]
+            if len(s) != frame.height:
+                s = pl.Series([s[0]] * frame.height)
+            found = s.to_list()
+            self._filters[key] = found
+        return found
+
+    def _kids(self, owner: str, coll: str) -> dict[int, list[int]]:
+        key = (owner, coll)
+        found = self._children.get(key)
+        if found is None:
+            child, index = self.c.owner_index(owner, coll)
+            idx = self.c.frame(child).select(pl.col(index).alias("o"))["o"]
+            if len(idx) != self.c.frame(child).height:
+                idx = pl.Series([idx[0]] * self.c.frame(child).height)
+            found = {}
+            for pos, o in enumerate(idx.to_list()):
+                if o is not None:
+                    found.setdefault(o, []).append(pos)
+            self._children[key] = found
+        return found
+
+    def _walk(self, kind: str, row: int, links: tuple[str, ...]) -> tuple[str, int] | None:
+        for link in links:
+            parent = LINKS[kind][0][link]
+            col = self._parent(kind, link)
+            nxt = col[row]
+            if nxt is None:
+                return None
+            kind, row = parent, nxt
+        return kind, row
+
+    def _parent(self, kind: str, link: str) -> list[Any]:
+        key = (kind, link)
+        found = self._parents.get(key)
+        if found is None:
+            found = self.c.frame(kind)[parent_column(link)].to_list()
+            self._parents[key] = found
+        return found
+
+    def _row(self, kind: str, key: str) -> int:
+        rows = self._rows.get(kind)
+        if rows is None:
+            rows = {k: i for i, k in enumerate(self.c.frame(kind)[KEY].to_list())}
+            self._rows[kind] = rows
+        return rows[key]
+
+    def _key(self, kind: str, row: int) -> str:
+        keys = self._keys.get(kind)
+        if keys is None:
+            keys = self.c.frame(kind)[KEY].to_list()
+            self._keys[kind] = keys
+        return keys[row]
+
+    def _label(self, kind: str, name: str) -> str:
+        ent = self.c.schema.entities.get(kind)
+        if ent is not None and name in ent.labels:
+            return ent.labels[name]
+        var = self.c.variables.get((kind, name))
+        return var.title.zh if var is not None else ""
