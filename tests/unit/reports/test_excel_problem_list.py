@@ -1,0 +1,158 @@
+"""The Excel problem list (问题清单): sheets, rows, explanations, data to collect, data errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import attrs
+import openpyxl
+import pytest
+
+import fupin_rules as fr
+from fupin_rules.reports import write_problem_list
+
+SHEETS = ["汇总", "县级目标", "村", "户", "人", "待补数据", "数据错误"]
+
+
+def _rows(path: Path, sheet: str) -> list[dict[str, Any]]:
+    wb = openpyxl.load_workbook(path, read_only=True)
+    try:
+        header, *rows = list(wb[sheet].iter_rows(values_only=True))
+    finally:
+        wb.close()
+    return [dict(zip(header, r, strict=True)) for r in rows]
+
+
+def test_sheets_in_order_with_frozen_filtered_headers(
+    failing_village: fr.Evaluation, tmp_path: Path
+) -> None:
+    path = tmp_path / "problems.xlsx"
+    write_problem_list(failing_village, path)
+    wb = openpyxl.load_workbook(path)
+    assert wb.sheetnames == SHEETS
+    for title in SHEETS[1:]:
+        ws = wb[title]
+        assert ws.freeze_panes == "A2", title
+        assert ws.auto_filter.ref and ws.auto_filter.ref.startswith("A1:"), title
+        assert ws.column_dimensions["A"].width > 0
+
+
+def test_failing_village_row_with_chinese_explanation(
+    failing_village: fr.Evaluation, tmp_path: Path
+) -> None:
+    path = tmp_path / "problems.xlsx"
+    write_problem_list(failing_village, path)
+    (row,) = _rows(path, "村")
+    assert row["对象编码"] == "V1" and row["所属村"] == "V1"
+    assert row["规则编号"] == "village.exit.standard"
+    assert (row["问题"], row["条款"], row["判定"]) == ("贫困村出列标准", "三(三)", "不符合")
+    assert row["不符合条件"] == "贫困发生率低于2%"
+    assert row["说明"] == fr.explain(failing_village.problems()[0], "zh")
+    assert "村 V1 — 贫困村出列标准(第三(三)条): 不符合" in row["说明"]
+    assert (row["政策"], row["版本"], row["判定日期"]) == ("mini", "0.1.0", "2017-12-31")
+    assert failing_village.policy_hash.startswith(row["内容哈希"])
+    # P2's "not eligible" is an answer, not a problem: it is not listed
+    assert _rows(path, "人") == [] and _rows(path, "待补数据") == []
+
+
+def test_summary_counts_by_rule_and_village(failing_village: fr.Evaluation, tmp_path: Path) -> None:
+    path = tmp_path / "problems.xlsx"
+    write_problem_list(failing_village, path)
+    cells = list(openpyxl.load_workbook(path)["汇总"].iter_rows(values_only=True))
+    facts = {r[0]: r[1] for r in cells if r and r[0] and r[1] is not None}
+    assert facts["政策 policy"] == "mini 0.1.0"
+    assert facts["不符合(问题) problems"] == 1
+    assert facts["判定总数 findings"] == len(failing_village.findings)
+    by_rule = {r[0]: r[5:9] for r in cells if r[0] == "village.exit.standard"}
+    assert by_rule == {"village.exit.standard": (0, 1, 0, 1)}
+    start = next(i for i, r in enumerate(cells) if r[0] == "按村统计 (problems per village)")
+    assert cells[start + 2][:3] == ("V1", None, 1)
+
+
+def test_unknown_sheet_lists_the_missing_field_with_names(
+    unknown_village: tuple[fr.Evaluation, fr.LoadResult], tmp_path: Path
+) -> None:
+    ev, loaded = unknown_village
+    path = tmp_path / "problems.xlsx"
+    write_problem_list(ev, path, dataset=loaded.dataset)
+    missing = _rows(path, "待补数据")
+    village = next(r for r in missing if r["对象编码"] == "V1")
+    assert village["缺少字段"] == "clinic_has_qualified_doctor"
+    assert village["字段名称"] == "卫生室医生资质"
+    assert village["村名称"] == "一村" and village["受阻判定数"] == 1
+    assert "village.exit.standard(贫困村出列标准)" in village["受阻规则"]
+    person = next(r for r in missing if r["对象编码"] == "Q99")
+    assert (person["所属村"], person["所属户"], person["名称"]) == ("V1", "H2", "张三")
+    (row,) = _rows(path, "村")
+    assert row["判定"] == "无法判定" and "缺少 卫生室医生资质 数据" in row["缺失数据"]
+    (prow,) = _rows(path, "人")
+    assert (prow["对象编码"], prow["名称"], prow["所属户"]) == ("Q99", "张三", "H2")
+
+
+def test_data_errors_sheet_has_rejected_rows_and_failed_units(
+    unknown_village: tuple[fr.Evaluation, fr.LoadResult], tmp_path: Path
+) -> None:
+    ev, _ = unknown_village
+    ev = attrs.evolve(ev, errors=(fr.SubjectError("village", "village", "V9", "ValueError: boom"),))
+    path = tmp_path / "problems.xlsx"
+    write_problem_list(ev, path)
+    rejected, failed = _rows(path, "数据错误")
+    assert (rejected["表"], rejected["行"], rejected["记录编码"], rejected["字段"]) == (
+        "persons",
+        52,
+        "BAD",
+        "shcool_level",
+    )
+    assert "did you mean 'school_level'" in rejected["原因"]
+    assert failed["记录编码"] == "村 V9" and failed["原因"] == "ValueError: boom"
+
+
+def test_county_targets_show_target_actual_gap(
+    county_case: tuple[fr.Evaluation, fr.LoadResult], tmp_path: Path
+) -> None:
+    ev, loaded = county_case
+    path = tmp_path / "problems.xlsx"
+    write_problem_list(ev, path, dataset=loaded.dataset)
+    rows = {r["规则编号"]: r for r in _rows(path, "县级目标")}
+    targets = [f for f in ev.findings if f.rule_kind == "target"]
+    assert targets
+    for f in targets:
+        out = dict(f.outputs)
+        row = rows[f.rule_id]
+        assert row["判定"] == {"pass": "符合", "fail": "不符合", "unknown": "无法判定"}[f.verdict]
+        for col, name in (("目标", "target"), ("实际", "actual"), ("差距", "gap")):
+            assert str(row[col]) == fr.findings.json_value(out[name]), (f.rule_id, col)
+    # every household problem is on the 户 sheet, placed in its village
+    households = _rows(path, "户")
+    expected = [f for f in ev.problems() if f.subject_kind == "household"]
+    listed = [r for r in households if r["判定"] == "不符合"]
+    assert len(listed) == len(expected) and all(r["所属村"] for r in listed)
+
+
+def test_identical_input_gives_identical_cells(
+    unknown_village: tuple[fr.Evaluation, fr.LoadResult], tmp_path: Path
+) -> None:
+    ev, loaded = unknown_village
+
+    def cells(path: Path) -> list[list[tuple[Any, ...]]]:
+        wb = openpyxl.load_workbook(path)
+        return [list(ws.iter_rows(values_only=True)) for ws in wb]
+
+    a, b = tmp_path / "a.xlsx", tmp_path / "b.xlsx"
+    write_problem_list(ev, a, dataset=loaded.dataset)
+    write_problem_list(ev, b, dataset=loaded.dataset)
+    assert cells(a) == cells(b)
+
+
+@pytest.mark.parametrize("message", ['=HYPERLINK("x")', "bad\x07char"])
+def test_input_text_stays_text(
+    failing_village: fr.Evaluation, tmp_path: Path, message: str
+) -> None:
+    issue = fr.DataIssue("a.xlsx", "persons", 3, "P9", "name", message)
+    path = tmp_path / "problems.xlsx"
+    write_problem_list(attrs.evolve(failing_village, data_issues=(issue,)), path)
+    ws = openpyxl.load_workbook(path)["数据错误"]
+    cell = ws["H2"]
+    assert cell.data_type == "s"
+    assert cell.value == message.replace("\x07", "")
