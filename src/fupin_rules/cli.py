@@ -127,11 +127,11 @@ def check(
     if excel:
         from fupin_rules.reports.excel import write_problem_list
 
-        write_problem_list(ev, excel)
+        write_problem_list(ev, excel, dataset=loaded.dataset)
     if html:
         from fupin_rules.reports.html import write_html_report
 
-        write_html_report(ev, html)
+        write_html_report(ev, html, dataset=loaded.dataset)
     if not quiet:
         s = summary(ev)
         typer.echo(
