@@ -1,0 +1,97 @@
+"""The batch engine gives the reference engine's findings, finding by finding, on generated data."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from fupin_rules.batch import evaluate_batch
+from fupin_rules.domain.dataset import Dataset
+from fupin_rules.engine.run import run_policy
+from fupin_rules.findings.model import Finding
+from fupin_rules.policy import Policy, load_policy
+from fupin_rules.testing import datasets
+
+ROOT = Path(__file__).resolve().parents[3]
+COUNTY = ROOT / "policies/county_2017/src/fupin_policy_county_2017/policy"
+MINI = ROOT / "tests/data/mini_policy"
+
+DATES = st.sampled_from(
+    [dt.date(2017, 8, 31), dt.date(2017, 9, 1), dt.date(2017, 12, 31), dt.date(2016, 6, 1)]
+)
+SETTINGS = settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+
+
+def _policy(path: Path) -> Policy | None:
+    try:
+        return load_policy(path)
+    except Exception:  # noqa: BLE001 - the package is being authored; skip if it does not load
+        return None
+
+
+MINI_POLICY = _policy(MINI)
+COUNTY_POLICY = _policy(COUNTY)
+
+
+def assert_same_findings(policy: Policy, ds: Dataset, on: dt.date) -> None:
+    ref = run_policy(policy, ds, on)
+    got = evaluate_batch(policy, ds, on, materialize="all")
+    assert not ref.errors
+    expected: dict[tuple[str, str, str], Finding] = {
+        (f.rule_id, f.subject_kind, f.subject_id): f for f in ref.findings
+    }
+    actual = {(f.rule_id, f.subject_kind, f.subject_id): f for f in got.findings}
+    assert set(actual) == set(expected)
+    for key, want in expected.items():
+        have = actual[key]
+        # the decision first (clear messages), then the whole explained finding
+        assert have.verdict == want.verdict, key
+        assert have.amount == want.amount, key
+        assert have.outputs == want.outputs, key
+        assert [c.outcome for c in have.conditions] == [c.outcome for c in want.conditions], key
+        assert have == want, key
+    assert got.not_applicable_count == ref.not_applicable_count
+    assert [f.sort_key() for f in got.findings] == [f.sort_key() for f in ref.findings]
+
+
+@pytest.mark.skipif(MINI_POLICY is None, reason="mini policy does not load")
+@SETTINGS
+@given(ds=datasets(max_villages=3, missing_rate=0.2), on=DATES)
+def test_mini_policy(ds: Dataset, on: dt.date) -> None:
+    assert MINI_POLICY is not None
+    assert_same_findings(MINI_POLICY, ds, on)
+
+
+@pytest.mark.skipif(COUNTY_POLICY is None, reason="county_2017 policy does not load")
+@SETTINGS
+@given(
+    ds=datasets(max_villages=4, max_households=3, missing_rate=0.15),
+    on=DATES,
+)
+def test_county_2017_policy(ds: Dataset, on: dt.date) -> None:
+    assert COUNTY_POLICY is not None
+    assert_same_findings(COUNTY_POLICY, ds, on)
+
+
+@pytest.mark.skipif(COUNTY_POLICY is None, reason="county_2017 policy does not load")
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(ds=datasets(max_villages=2, max_households=2, missing_rate=0.0, optional_tables=False))
+def test_county_2017_complete_data(ds: Dataset) -> None:
+    assert COUNTY_POLICY is not None
+    assert_same_findings(COUNTY_POLICY, ds, dt.date(2017, 12, 31))
+
+
+@pytest.mark.skipif(COUNTY_POLICY is None, reason="county_2017 policy does not load")
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(ds=datasets(max_villages=2, max_households=2, missing_rate=0.6))
+def test_county_2017_mostly_unknown(ds: Dataset) -> None:
+    assert COUNTY_POLICY is not None
+    assert_same_findings(COUNTY_POLICY, ds, dt.date(2017, 12, 31))
