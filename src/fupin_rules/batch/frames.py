@@ -111,13 +111,17 @@ def _number_series(s: pl.Series) -> tuple[pl.Series, int]:
         whole = parts.struct.field("field_0")
         frac = parts.struct.field("field_1").fill_null("")
         scale = int(frac.str.len_chars().max() or 0)  # type: ignore[arg-type]
+        frame = pl.DataFrame({"w": whole, "f": frac, "neg": neg})
         frac_num = (
-            frac.str.pad_end(scale, "0").replace("", "0").cast(I128, strict=True)
+            pl.col("f").str.pad_end(scale, "0").cast(I128, strict=True)
             if scale
-            else pl.Series([0] * len(s), dtype=I128)
+            else pl.lit(0, dtype=I128)
         )
-        num = whole.cast(I128, strict=True) * 10**scale + frac_num
-        num = pl.select(pl.when(neg).then(0 - num).otherwise(num)).to_series()
+        mag = pl.col("w").cast(I128, strict=True) * pl.lit(10**scale, dtype=I128) + frac_num
+        zero = pl.lit(0, dtype=I128)
+        num = frame.select(
+            pl.when(pl.col("neg")).then(zero - mag).otherwise(mag).alias(s.name)
+        ).to_series()
         return num, 10**scale
     if dtype.is_float() or dtype == pl.Object:
         return _decimal_column(s.to_list())
