@@ -1,0 +1,544 @@
+"""Reading a county ledger (台账) from JSON, a CSV folder, an Excel workbook or a Parquet folder.
+
+One entry point, :func:`read_ledger`, picks the reader from the path:
+
+=====================  ==========================================================================
+``ledger.json``        the :meth:`Dataset.to_dict` layout: ``{"county": {...}, "households": [...]}``
+``ledger.xlsx``        one sheet per table; sheet names ``households`` or ``户``, headers
+                       ``household_id`` or ``户编码``; the county sheet (``county``/``县``) has one row
+``folder/*.csv``       one ``<table>.csv`` per table (``county.csv`` with one row), UTF-8 (a BOM is
+                       fine; GB18030, as Excel on a Chinese Windows saves, is accepted too)
+``folder/*.parquet``   one ``<table>.parquet`` per table, column names as in CSV
+=====================  ==========================================================================
+
+Tables are listed in :data:`fupin_rules.io.headers.TABLE_NAMES`; a table that is absent is *not
+supplied* (rules that need it give *unknown*), a table with a header and no rows is supplied and
+empty. Cells may be codes or Chinese labels (``中职``, ``是``/``否``); an empty cell is ``None``.
+Rows that are entirely empty are skipped; rows above the header row (a title such as
+``竹山县贫困户台账``) are skipped too.
+
+Nothing is lost: every data row becomes a record or at least one :class:`DataIssue` naming the file
+(and sheet), the row as the user sees it (Excel row number counting the header; CSV line number;
+Parquet and JSON record number), the column as written and the reason, and
+``rows_in == dataset.record_count() + distinct bad rows`` always holds. Problems with a whole
+column (an unknown header) are issues without a row. Only a ledger without a usable county row
+raises :class:`~fupin_rules.errors.DataError` (listing every problem found), because nothing can be
+evaluated without it; a path that is not a ledger raises :class:`LedgerError`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Literal
+
+import attrs
+from pydantic import ValidationError
+
+from fupin_rules.domain.dataset import DataIssue, LoadResult, load_dataset
+from fupin_rules.errors import DataError, FupinRulesError
+from fupin_rules.io.cells import CellError, is_empty, parse_cell
+from fupin_rules.io.headers import (
+    RECORD_CLASSES,
+    TABLE_TITLES_ZH,
+    FieldSpec,
+    field_specs,
+    resolve_column,
+    resolve_table,
+)
+
+__all__ = ["LedgerError", "LedgerFormat", "detect_format", "read_ledger"]
+
+LedgerFormat = Literal["json", "csv", "xlsx", "parquet"]
+
+_HEADER_SCAN_ROWS = 10
+_FIRST_SEEN = re.compile(r"\(first seen in row (\d+)\)")
+
+
+class LedgerError(FupinRulesError):
+    """The path is not a ledger this library can read (missing, unknown format, unreadable)."""
+
+
+def detect_format(path: str | os.PathLike[str]) -> LedgerFormat:
+    """The ledger format of ``path``: by suffix for a file, by the files inside for a folder."""
+    p = Path(path)
+    if not p.exists():
+        raise LedgerError(f"{p}: no such file or folder")
+    if p.is_dir():
+        has_csv = any(p.glob("*.csv"))
+        has_parquet = any(p.glob("*.parquet"))
+        if has_csv and has_parquet:
+            raise LedgerError(
+                f"{p}: the folder holds both .csv and .parquet files; keep one format per folder"
+            )
+        if has_csv:
+            return "csv"
+        if has_parquet:
+            return "parquet"
+        raise LedgerError(f"{p}: the folder holds no <table>.csv or <table>.parquet files")
+    suffix = p.suffix.lower()
+    if suffix == ".json":
+        return "json"
+    if suffix in (".xlsx", ".xlsm"):
+        return "xlsx"
+    if suffix == ".xls":
+        raise LedgerError(f"{p}: old .xls workbooks are not read; save it as .xlsx (Excel 2007+)")
+    if suffix == ".csv":
+        raise LedgerError(
+            f"{p}: a ledger in CSV is a folder of <table>.csv files; pass the folder {p.parent}"
+        )
+    raise LedgerError(f"{p}: unknown ledger format {suffix!r}; expected .json, .xlsx or a folder")
+
+
+def read_ledger(path: str | os.PathLike[str], *, format: LedgerFormat | None = None) -> LoadResult:
+    """Read and validate a ledger; bad cells and rows become issues, the run goes on.
+
+    ``format`` overrides the detection by suffix / folder content (see the module docstring).
+    """
+    p = Path(path)
+    fmt = format or detect_format(p)
+    if fmt == "json":
+        return _read_json(p)
+    if fmt == "xlsx":
+        sheets, issues = _xlsx_sheets(p)
+    elif fmt == "csv":
+        sheets, issues = _csv_sheets(p)
+    elif fmt == "parquet":
+        sheets, issues = _parquet_sheets(p)
+    else:
+        raise LedgerError(f"format={fmt!r}: expected one of json, csv, xlsx, parquet")
+    return _assemble(sheets, issues, source=p.name)
+
+
+# --------------------------------------------------------------------------- raw sheets
+
+
+@attrs.define
+class _Sheet:
+    """One table as read from its file: headers as written and data rows with user row numbers."""
+
+    table: str
+    source: str
+    headers: list[object]
+    rows: list[tuple[int, Sequence[object]]]
+    excel: bool = False  # messages name the cell (D5) too
+
+
+def _display(path: Path) -> str:
+    return f"{path.parent.name}/{path.name}" if path.parent.name else path.name
+
+
+def _split_header(
+    table: str, numbered_rows: Iterable[tuple[int, Sequence[object]]]
+) -> tuple[list[object], list[tuple[int, Sequence[object]]]]:
+    """Find the header row (skipping title rows above it); return it and the data rows.
+
+    The header is the first non-empty row, among the first few, that names a known column; if
+    none does, the first non-empty row (its unknown columns are then reported).
+    """
+    rows = [(n, r) for n, r in numbered_rows if not all(is_empty(c) for c in r)]
+    if not rows:
+        return [], []
+    at = 0
+    for k, (_, row) in enumerate(rows[:_HEADER_SCAN_ROWS]):
+        if any(isinstance(c, str) and resolve_column(table, c)[0] is not None for c in row):
+            at = k
+            break
+    return list(rows[at][1]), rows[at + 1 :]
+
+
+def _xlsx_sheets(path: Path) -> tuple[list[_Sheet], list[DataIssue]]:
+    import openpyxl
+
+    try:
+        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds for a damaged file
+        raise LedgerError(f"{path}: cannot open as an Excel workbook ({exc})") from exc
+    sheets: list[_Sheet] = []
+    issues: list[DataIssue] = []
+    try:
+        for ws in workbook.worksheets:
+            source = f"{path.name}!{ws.title}"
+            table, hint = resolve_table(ws.title)
+            if table is None:
+                issues.append(_unknown_table(source, ws.title, hint))
+                continue
+            numbered = enumerate(ws.iter_rows(values_only=True), start=1)
+            headers, rows = _split_header(table, numbered)
+            sheets.append(_Sheet(table, source, headers, rows, excel=True))
+    finally:
+        workbook.close()
+    return sheets, issues
+
+
+def _decode(data: bytes) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("gb18030")  # Excel's "CSV" on a Chinese Windows
+
+
+def _csv_sheets(folder: Path) -> tuple[list[_Sheet], list[DataIssue]]:
+    sheets: list[_Sheet] = []
+    issues: list[DataIssue] = []
+    for file in sorted(folder.glob("*.csv")):
+        source = _display(file)
+        table, hint = resolve_table(file.stem)
+        if table is None:
+            issues.append(_unknown_table(source, file.stem, hint))
+            continue
+        try:
+            text = _decode(file.read_bytes())
+        except UnicodeDecodeError as exc:
+            raise LedgerError(f"{source}: not UTF-8 or GB18030 text ({exc})") from exc
+        reader = csv.reader(io.StringIO(text, newline=""))
+        numbered: list[tuple[int, Sequence[object]]] = []
+        line = 0
+        try:
+            for row in reader:
+                numbered.append((line + 1, row))  # the line the record starts on
+                line = reader.line_num
+        except csv.Error as exc:
+            raise LedgerError(f"{source}:{reader.line_num}: malformed CSV ({exc})") from exc
+        headers, rows = _split_header(table, numbered)
+        sheets.append(_Sheet(table, source, headers, rows))
+    return sheets, issues
+
+
+def _parquet_sheets(folder: Path) -> tuple[list[_Sheet], list[DataIssue]]:
+    import pyarrow.parquet as pq
+
+    sheets: list[_Sheet] = []
+    issues: list[DataIssue] = []
+    for file in sorted(folder.glob("*.parquet")):
+        source = _display(file)
+        table, hint = resolve_table(file.stem)
+        if table is None:
+            issues.append(_unknown_table(source, file.stem, hint))
+            continue
+        try:
+            data = pq.read_table(file)
+        except Exception as exc:  # pyarrow raises ArrowInvalid, OSError, ...
+            raise LedgerError(f"{source}: cannot read as Parquet ({exc})") from exc
+        columns = data.to_pydict()
+        headers: list[object] = list(columns)
+        values = list(columns.values())
+        rows: list[tuple[int, Sequence[object]]] = [
+            (i + 1, row)
+            for i, row in enumerate(zip(*values, strict=True))
+            if not all(is_empty(c) for c in row)
+        ]
+        sheets.append(_Sheet(table, source, headers, rows))
+    return sheets, issues
+
+
+def _unknown_table(source: str, name: str, hint: str | None) -> DataIssue:
+    known = ", ".join(f"{t} ({z})" for t, z in TABLE_TITLES_ZH.items())
+    message = f"unknown table {name!r}; " + (hint or f"expected one of: {known}")
+    return DataIssue(source, name, None, None, None, message)
+
+
+def _read_json(path: Path) -> LoadResult:
+    try:
+        with path.open(encoding="utf-8-sig") as fh:
+            data = json.load(fh, parse_float=Decimal)  # money stays exact
+    except json.JSONDecodeError as exc:
+        raise LedgerError(
+            f"{path.name}:{exc.lineno}:{exc.colno}: invalid JSON ({exc.msg})"
+        ) from exc
+    if not isinstance(data, Mapping):
+        raise LedgerError(
+            f"{path.name}: expected an object of tables "
+            f'{{"county": {{...}}, "households": [...]}}, got {type(data).__name__}'
+        )
+    return load_dataset(data, source=path.name)
+
+
+# --------------------------------------------------------------------------- conversion
+
+
+def _letter(index: int) -> str:
+    from openpyxl.utils import get_column_letter
+
+    return str(get_column_letter(index + 1))
+
+
+@attrs.define
+class _Converted:
+    """A sheet's good rows (as dicts) with their user row numbers, and its issues."""
+
+    sheet: _Sheet
+    records: list[dict[str, Any]] = attrs.field(factory=list)
+    row_numbers: list[int] = attrs.field(factory=list)
+    issues: list[DataIssue] = attrs.field(factory=list)
+    bad_rows: int = 0
+    columns: dict[str, str] = attrs.field(factory=dict)  # field -> header as written
+
+
+def _map_columns(
+    sheet: _Sheet,
+) -> tuple[dict[int, FieldSpec], dict[str, str], list[int], list[DataIssue]]:
+    specs = {s.name: s for s in field_specs(sheet.table)}
+    by_index: dict[int, FieldSpec] = {}
+    written: dict[str, str] = {}
+    unnamed: list[int] = []
+    issues: list[DataIssue] = []
+    for i, header in enumerate(sheet.headers):
+        if is_empty(header):
+            unnamed.append(i)
+            continue
+        text = str(header).strip()
+        where = f"column {_letter(i)} " if sheet.excel else ""
+        field, hint = resolve_column(sheet.table, text)
+        if field is None:
+            msg = f"{where}unknown column {text!r}; its values are ignored" + (
+                f"; {hint}" if hint else ""
+            )
+            issues.append(DataIssue(sheet.source, sheet.table, None, None, None, msg, text))
+            continue
+        if field in written:
+            msg = (
+                f"{where}column {text!r} means {field} again (already column {written[field]!r}); "
+                "its values are ignored"
+            )
+            issues.append(DataIssue(sheet.source, sheet.table, None, None, field, msg, text))
+            continue
+        by_index[i] = specs[field]
+        written[field] = text
+    return by_index, written, unnamed, issues
+
+
+def _convert(sheet: _Sheet) -> _Converted:
+    out = _Converted(sheet)
+    by_index, written, unnamed, issues = _map_columns(sheet)
+    out.columns = written
+    out.issues.extend(issues)
+    cls = RECORD_CLASSES[sheet.table]
+    key_index = next((i for i, s in by_index.items() if s.name == cls.key_field), None)
+    flagged_unnamed: set[int] = set()
+    for number, row in sheet.rows:
+        record: dict[str, Any] = {}
+        problems: list[DataIssue] = []
+        rid = None
+        if key_index is not None and key_index < len(row) and not is_empty(row[key_index]):
+            rid = str(row[key_index]).strip()
+        for i, value in enumerate(row):
+            spec = by_index.get(i)
+            if spec is None:
+                if i in unnamed and i not in flagged_unnamed and not is_empty(value):
+                    flagged_unnamed.add(i)
+                    where = f"column {_letter(i)}" if sheet.excel else f"column {i + 1}"
+                    out.issues.append(
+                        DataIssue(
+                            sheet.source,
+                            sheet.table,
+                            None,
+                            None,
+                            None,
+                            f"{where} has values but no header; its values are ignored",
+                        )
+                    )
+                continue
+            try:
+                parsed = parse_cell(spec, value)
+            except CellError as exc:
+                cell = f"cell {_letter(i)}{number}: " if sheet.excel else ""
+                problems.append(
+                    DataIssue(
+                        sheet.source,
+                        sheet.table,
+                        number,
+                        rid,
+                        spec.name,
+                        f"{cell}{exc}",
+                        written[spec.name],
+                    )
+                )
+                continue
+            if parsed is not None:
+                record[spec.name] = parsed
+        if problems:
+            failed = {p.field for p in problems}
+            problems.extend(_other_problems(sheet, cls, record, failed, number, rid, written))
+            out.issues.extend(problems)
+            out.bad_rows += 1
+            continue
+        out.records.append(record)
+        out.row_numbers.append(number)
+    return out
+
+
+def _other_problems(
+    sheet: _Sheet,
+    cls: Any,
+    record: dict[str, Any],
+    failed: set[str | None],
+    number: int,
+    rid: str | None,
+    written: dict[str, str],
+) -> list[DataIssue]:
+    """The rest of a row's problems, so the user can fix the whole row at once."""
+    try:
+        cls.model_validate(record)
+    except ValidationError as exc:
+        found = []
+        for err in exc.errors():
+            field = str(err["loc"][0]) if err["loc"] else None
+            if field in failed:
+                continue
+            msg = err["msg"]
+            if "input" in err and err["type"] != "missing":
+                msg = f"{msg} (got {err['input']!r})"
+            found.append(
+                DataIssue(
+                    sheet.source,
+                    sheet.table,
+                    number,
+                    rid,
+                    field,
+                    msg,
+                    written.get(field or "", None),
+                )
+            )
+        return found
+    return []
+
+
+# --------------------------------------------------------------------------- assembly
+
+
+def _assemble(sheets: list[_Sheet], issues: list[DataIssue], *, source: str) -> LoadResult:
+    converted: dict[str, _Converted] = {}
+    extra_rows = 0
+    for sheet in sheets:
+        if sheet.table in converted:
+            first = converted[sheet.table].sheet.source
+            issues.append(
+                DataIssue(
+                    sheet.source,
+                    sheet.table,
+                    None,
+                    None,
+                    None,
+                    f"table {sheet.table!r} appears twice (also {first}); this copy is ignored",
+                )
+            )
+            continue
+        converted[sheet.table] = _convert(sheet)
+    for conv in converted.values():
+        issues.extend(conv.issues)
+
+    county = converted.get("county")
+    if county is None:
+        raise DataError(
+            [
+                f"{source}: no county table (county / 县) with the county's one row; "
+                "add a sheet or county.csv with at least 县编码 (county_id)",
+                *(i.render() for i in issues),
+            ]
+        )
+    for number in county.row_numbers[1:]:
+        extra_rows += 1
+        issues.append(
+            DataIssue(
+                county.sheet.source,
+                "county",
+                number,
+                None,
+                None,
+                "the county table holds exactly one row; this extra row is ignored",
+            )
+        )
+    county_row = county.records[0] if county.records else None
+    county_issues = [i for i in issues if i.table == "county" and i.row is not None]
+    if county_row is None or county_issues:
+        if county_row is None and not county_issues:
+            issues.append(
+                DataIssue(
+                    county.sheet.source, "county", None, None, None, "the county table is empty"
+                )
+            )
+        raise DataError([i.render() for i in issues])
+    try:
+        RECORD_CLASSES["county"].model_validate(county_row)
+    except ValidationError as exc:
+        for err in exc.errors():
+            field = str(err["loc"][0]) if err["loc"] else None
+            issues.append(
+                DataIssue(
+                    county.sheet.source,
+                    "county",
+                    county.row_numbers[0],
+                    None,
+                    field,
+                    err["msg"],
+                    county.columns.get(field or ""),
+                )
+            )
+        raise DataError([i.render() for i in issues]) from None
+
+    data: dict[str, Any] = {"county": county_row}
+    for table, conv in converted.items():
+        if table != "county":
+            data[table] = conv.records
+    result = load_dataset(data, source=source)
+    remapped = _remap(result.issues, converted)
+    bad_here = sum(c.bad_rows for c in converted.values()) + extra_rows
+    return LoadResult(
+        dataset=result.dataset,
+        issues=(*issues, *remapped),
+        rows_in=result.rows_in + bad_here,
+    )
+
+
+def _remap(found: Iterable[DataIssue], converted: dict[str, _Converted]) -> list[DataIssue]:
+    """Give load_dataset's issues the user's row numbers, sources and column headers."""
+    found = list(found)
+    rejected: dict[str, set[int]] = {}
+    for issue in found:
+        if issue.row is not None and not issue.message.startswith("orphan record"):
+            rejected.setdefault(issue.table, set()).add(issue.row)
+    out = []
+    for issue in found:
+        conv = converted.get(issue.table)
+        if conv is None or issue.row is None:
+            out.append(issue)
+            continue
+        index = issue.row
+        if issue.message.startswith("orphan record") and issue.record_id is not None:
+            # load_dataset points an orphan at the first row with its id, which may be a row
+            # that was itself rejected; the record that was kept is the first *accepted* row.
+            index = _accepted_row(conv, issue.record_id, rejected.get(issue.table, set())) or index
+        base_field = (issue.field or "").split(".")[0]
+        message = _first_seen_in_user_rows(issue.message, conv.row_numbers)
+        out.append(
+            attrs.evolve(
+                issue,
+                message=message,
+                source=conv.sheet.source,
+                row=conv.row_numbers[index - 1],
+                column=conv.columns.get(base_field, issue.column),
+            )
+        )
+    return out
+
+
+def _accepted_row(conv: _Converted, record_id: str, rejected: set[int]) -> int | None:
+    key = RECORD_CLASSES[conv.sheet.table].key_field
+    for index, record in enumerate(conv.records, start=1):
+        if index not in rejected and str(record.get(key)) == record_id:
+            return index
+    return None
+
+
+def _first_seen_in_user_rows(message: str, row_numbers: Sequence[int]) -> str:
+    """Rewrite load_dataset's "(first seen in row 3)" with the user's row number."""
+    return _FIRST_SEEN.sub(
+        lambda m: f"(first seen in row {row_numbers[int(m.group(1)) - 1]})", message
+    )
