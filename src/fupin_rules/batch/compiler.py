@@ -112,7 +112,7 @@ def _guard(known: pl.Expr, result: pl.Expr) -> pl.Expr:
     return pl.when(known).then(result).otherwise(None)
 
 
-def known_expr(v: Value) -> pl.Expr:
+def known_expr(v: Value | ItemList) -> pl.Expr:
     """True where the value is known (an interval counts as known, as ``known()``)."""
     if isinstance(v, NumV):
         return v.lo.num.is_not_null()
@@ -777,7 +777,7 @@ def _coalesce(a: Value, b: Value) -> Value:
     if isinstance(a, ConstList):
         return a
     if isinstance(a, BoolV | StrV | DateV | ListV) and type(a) is type(b):
-        return type(a)(pl.coalesce(a.e, b.e))  # type: ignore[union-attr]
+        return type(a)(pl.coalesce(a.e, b.e))
     raise BatchUnsupportedError("coalesce() of different kinds of values")
 
 

@@ -161,7 +161,7 @@ def _output_columns(name: str, v: Value, mask: pl.Expr) -> dict[str, pl.Expr]:
         return cols
     if isinstance(v, ConstList):
         return {}
-    return {base: keep(v.e)}  # type: ignore[union-attr]
+    return {base: keep(v.e)}
 
 
 def compile_rule(compiler: Compiler, rule: Rule) -> RuleFrame:

@@ -21,7 +21,7 @@ import polars as pl
 
 from fupin_rules.batch.compiler import Compiler
 from fupin_rules.batch.frames import KEY, parent_column
-from fupin_rules.batch.values import NumV
+from fupin_rules.batch.values import ConstList, NumV
 from fupin_rules.domain.schema import LINKS
 from fupin_rules.engine.evaluate import MAX_MISSING_LISTED
 from fupin_rules.expr.ir import Aggregate, Expr
@@ -136,7 +136,9 @@ class MissingFinder:
                 cols[f"u{i}"] = v.lo.num.is_null()
                 cols[f"i{i}"] = pl.lit(False) if v.hi is None else (~v.is_point()).fill_null(False)
             else:
-                cols[f"u{i}"] = v.e.is_null() if hasattr(v, "e") else pl.lit(False)
+                cols[f"u{i}"] = (
+                    pl.lit(False) if v is None or isinstance(v, ConstList) else v.e.is_null()
+                )
                 cols[f"i{i}"] = pl.lit(False)
         frame = self.c.frame(kind)
         if cols:

@@ -251,11 +251,11 @@ def _finish(
         parents = LINKS[kind][0]
         extra: list[pl.Series] = []
         for link, pkind in parents.items():
-            fld = _fk_field(kind, link)
-            if fld is None:
+            fk = _fk_field(kind, link)
+            if fk is None:
                 extra.append(pl.Series(parent_column(link), [0] * df.height, dtype=pl.UInt32))
             else:
-                extra.append(_index_of(frames[pkind][KEY], df[fld]).alias(parent_column(link)))
+                extra.append(_index_of(frames[pkind][KEY], df[fk]).alias(parent_column(link)))
         if extra:
             frames[kind] = df.with_columns(extra)
     return Tables(frames, dens, supplied, tuple(issues))

@@ -382,13 +382,13 @@ def dataset_dicts(
     if _table(draw, optional_tables):
         projects = []
         for i in range(draw(st.integers(0, 4))):
-            hid = draw(pick_hh) if draw(st.booleans()) else None
-            vid = village_of[hid] if hid else f"V{draw(st.integers(1, n_vil))}"
+            proj_hh: str | None = draw(pick_hh) if draw(st.booleans()) else None
+            vid = village_of[proj_hh] if proj_hh else f"V{draw(st.integers(1, n_vil))}"
             projects.append(
                 {
                     "project_id": f"PR{i}",
                     "village_id": vid,
-                    "household_id": hid,
+                    "household_id": proj_hh,
                     "amount_yuan": opt(_money(near)),
                     "disbursed_yuan": opt(_money(near)),
                     "implemented": opt(_bool()),
@@ -400,15 +400,17 @@ def dataset_dicts(
         docs = []
         for i in range(draw(st.integers(0, 8))):
             archive = draw(st.sampled_from(_codes(ArchiveKind)))
-            hid = draw(pick_hh) if archive != "village_special" or draw(st.booleans()) else None
-            vid = village_of[hid] if hid else f"V{draw(st.integers(1, n_vil))}"
+            doc_hh: str | None = (
+                draw(pick_hh) if archive != "village_special" or draw(st.booleans()) else None
+            )
+            vid = village_of[doc_hh] if doc_hh else f"V{draw(st.integers(1, n_vil))}"
             docs.append(
                 {
                     "document_id": f"D{i}",
                     "archive": archive,
                     "kind": draw(st.sampled_from(_codes(DocumentKind))),
                     "village_id": vid,
-                    "household_id": hid,
+                    "household_id": doc_hh,
                     "up_to_date": opt(_bool()),
                 }
             )

@@ -33,7 +33,7 @@ SETTINGS = settings(
 def _policy(path: Path) -> Policy | None:
     try:
         return load_policy(path)
-    except Exception:  # noqa: BLE001 - the package is being authored; skip if it does not load
+    except Exception:
         return None
 
 
