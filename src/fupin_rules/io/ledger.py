@@ -443,7 +443,22 @@ def _assemble(sheets: list[_Sheet], issues: list[DataIssue], *, source: str) -> 
                 *(i.render() for i in issues),
             ]
         )
-    for number in county.row_numbers[1:]:
+    first_row = county.sheet.rows[0][0] if county.sheet.rows else None
+    if first_row is None or not county.row_numbers or county.row_numbers[0] != first_row:
+        if first_row is None:
+            issues.append(
+                DataIssue(
+                    county.sheet.source,
+                    "county",
+                    None,
+                    None,
+                    None,
+                    "the county table is empty; it needs the county's row",
+                )
+            )
+        raise DataError([i.render() for i in issues])
+    county_row = county.records[0]
+    for number in county.row_numbers[1:]:  # the first row is the county; the rest are extra
         extra_rows += 1
         issues.append(
             DataIssue(
@@ -455,16 +470,6 @@ def _assemble(sheets: list[_Sheet], issues: list[DataIssue], *, source: str) -> 
                 "the county table holds exactly one row; this extra row is ignored",
             )
         )
-    county_row = county.records[0] if county.records else None
-    county_issues = [i for i in issues if i.table == "county" and i.row is not None]
-    if county_row is None or county_issues:
-        if county_row is None and not county_issues:
-            issues.append(
-                DataIssue(
-                    county.sheet.source, "county", None, None, None, "the county table is empty"
-                )
-            )
-        raise DataError([i.render() for i in issues])
     try:
         RECORD_CLASSES["county"].model_validate(county_row)
     except ValidationError as exc:
