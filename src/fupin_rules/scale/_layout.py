@@ -229,7 +229,8 @@ def write_partitioned(
     """Write ``frames`` (as from :func:`fupin_rules.io.generate.generate_county`) partitioned by
     village under ``directory``; return the folder.
 
-    ``partitions`` fixes the number of partitions (village groups); by default there is one per
+    ``partitions`` fixes the number of partitions (village groups; at most one per village); by
+    default there is one per
     ``households_per_partition`` households. Villages are cut in input order into contiguous
     groups of similar size. Tables absent from ``frames`` stay *not supplied*. Raises
     :class:`PartitionError` when a record ties two villages together (a project or document

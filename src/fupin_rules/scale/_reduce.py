@@ -452,7 +452,7 @@ class Reduction:
 
     def add(self, out: PartitionOutput) -> None:
         """Fold one partition's output in."""
-        self.seen += 1
+        self.seen += len(out.indices)
         for rid, c in out.counts.items():
             mine = self.counts.setdefault(rid, {})
             for v, n in c.items():
