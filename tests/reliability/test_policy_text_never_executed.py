@@ -108,10 +108,20 @@ def test_payloads_in_titles_notes_and_ledger_cells_are_plain_data(tmp_path: Path
         "county": {"county_id": "C1", "name": payload},
         "villages": [{"village_id": "V1", "township_id": "T1", "name": payload}],
         "households": [
-            {"household_id": "H1", "village_id": "V1", "helper_name": payload, "poverty_status": "registered_poor"}
+            {
+                "household_id": "H1",
+                "village_id": "V1",
+                "helper_name": payload,
+                "poverty_status": "registered_poor",
+            }
         ],
         "persons": [
-            {"person_id": "P1", "household_id": "H1", "name": payload, "school_level": "secondary_vocational"}
+            {
+                "person_id": "P1",
+                "household_id": "H1",
+                "name": payload,
+                "school_level": "secondary_vocational",
+            }
         ],
     }
     loaded = load_dataset(data)
