@@ -275,8 +275,9 @@ class Compiler:
         found = self._params.get(name)
         if found is None:
             p = self.policy.parameters[name]
+            # before the first start date there is no value and no period
             found = p.at(self.on) or ResolvedParameter(
-                name, UNKNOWN, self.on, self.on, p.status, p.unit, p.clause
+                name, UNKNOWN, None, None, p.status, p.unit, p.clause
             )
             self._params[name] = found
         return found

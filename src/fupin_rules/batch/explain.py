@@ -46,6 +46,7 @@ from fupin_rules.findings.model import (
     ValueRead,
 )
 from fupin_rules.policy.model import Condition, Rule
+from fupin_rules.policy.reads import read_info
 
 __all__ = ["Site", "decode", "encode", "materialize_findings", "sites"]
 
@@ -416,7 +417,11 @@ def _condition_result(
             continue
         assert s.value is not None
         value = decode(prefix, s.value, row)
-        label = _label(c, kind, s.last) if s.tag == "field" else ""
+        label = ""
+        if s.tag == "field":
+            label, behind = read_info(c.policy, kind, tuple(s.key.split(".")))
+            for name in behind:
+                params.setdefault(name, _param_use(c, name))
         reads[s.key] = ValueRead(kind, sid, s.key, value, label)
     missing: tuple[MissingField, ...] = ()
     if outcome is Outcome.UNKNOWN:

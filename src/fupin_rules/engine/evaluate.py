@@ -24,6 +24,7 @@ from fupin_rules.findings.model import (
     ValueRead,
 )
 from fupin_rules.policy.model import Condition, Rule
+from fupin_rules.policy.reads import read_info
 
 __all__ = ["MAX_MISSING_LISTED", "Scope", "evaluate_rule", "evaluate_scope", "to_decimal_yuan"]
 
@@ -52,6 +53,12 @@ def _param_use(ctx: Context, r: ParamRead) -> ParameterUse:
     """The parameter as used: value, period and the status of that value (seed/assumed)."""
     rp = ctx.param(r.name)
     return ParameterUse(r.name, r.value, r.start, r.end, rp.status, rp.unit, rp.clause)
+
+
+def _param_use_named(ctx: Context, name: str) -> ParameterUse:
+    """A parameter used behind a derived variable, resolved at the as-of date."""
+    rp = ctx.param(name)
+    return ParameterUse(name, rp.value, rp.start, rp.end, rp.status, rp.unit, rp.clause)
 
 
 def _owner(ctx: Context, r: FieldRead) -> tuple[RecordSubject | None, str]:
@@ -109,16 +116,13 @@ def _condition(
             and r.subject_kind == subject.kind
         ):
             path = ".".join(r.path)
-            reads.setdefault(
-                (r.subject_kind, r.subject_key, path),
-                ValueRead(
-                    r.subject_kind,
-                    r.subject_key,
-                    path,
-                    r.value,
-                    _label(ctx, r.subject_kind, r.path[-1]),
-                ),
-            )
+            key = (r.subject_kind, r.subject_key, path)
+            if key not in reads:
+                label, behind = read_info(ctx.policy, r.subject_kind, r.path)
+                reads[key] = ValueRead(r.subject_kind, r.subject_key, path, r.value, label)
+                for name in behind:
+                    if name not in params:
+                        params[name] = _param_use_named(ctx, name)
         elif isinstance(r, AggregateRead):
             reads.setdefault(
                 (subject.kind, subject.key, r.source),

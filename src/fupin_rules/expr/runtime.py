@@ -53,8 +53,8 @@ class ParamValue(Protocol):
         ...
 
     @property
-    def start(self) -> dt.date:
-        """First day the value holds."""
+    def start(self) -> dt.date | None:
+        """First day the value holds (``None`` when there is no value on the date)."""
         ...
 
     @property

@@ -73,7 +73,7 @@ class ResolvedParameter:
 
     name: str
     value: Any
-    start: dt.date
+    start: dt.date | None  # None when the parameter has no value on the date
     end: dt.date | None
     status: Status
     unit: str
