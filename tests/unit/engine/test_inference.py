@@ -129,13 +129,24 @@ def test_two_versions_coexist(mini_policy_dir: Path, tmp_path: Path, mini_policy
     assert (old_f.policy_hash, new_f.policy_hash) == (mini_policy.content_hash, newer.content_hash)
 
 
-def test_sequential_fact_ids_do_not_collide() -> None:
-    hashes = {inference._fnv1_32(str(i)) for i in range(1, inference.MAX_FACTS_PER_SESSION + 1)}
-    assert len(hashes) == inference.MAX_FACTS_PER_SESSION
-
-
 def test_rules_per_fact_stay_below_error_303() -> None:
     policy = fr.load_policy("county_2017")
-    compiled = inference._CompiledPolicy(policy)
-    for groups in compiled.rule_groups.values():
-        assert all(len(g) <= inference.MAX_RULES_PER_GROUP < 64 for g in groups)
+    compiled = inference.InferenceEngine._compiled(policy)
+    for groups in compiled.groups.values():
+        assert all(len(g) <= inference.MAX_RULES_PER_GROUP < 48 for g in groups)
+
+
+def test_out_of_scope_rules_are_not_fired(mini_policy, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The Rete network routes a subject only to the rules whose scope applies."""
+    fired: list[str] = []
+    real = inference.evaluate_rule
+
+    def spy(rule, subject, ctx, scope=None):  # type: ignore[no-untyped-def]
+        fired.append(
+            f"{rule.id}@{subject.key}:{'routed' if scope is None or scope[0] is not False else 'na'}"
+        )
+        return real(rule, subject, ctx, scope)
+
+    monkeypatch.setattr(inference, "evaluate_rule", spy)
+    fr.Evaluator(mini_policy, _village(2), engine="inference").household("H0", ON)
+    assert fired == ["person.rain_and_dew.grant@P0:na"]  # P0 is in primary school
