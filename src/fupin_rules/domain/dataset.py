@@ -76,7 +76,7 @@ class DataIssue:
 
     source: str  # file name (or "<memory>")
     table: str
-    row: int | None  # 1-based row within the table (header excluded); None for table-level
+    row: int | None  # 1-based row as the user sees it (record number; readers give sheet/CSV rows)
     record_id: str | None
     field: str | None
     message: str
@@ -176,8 +176,9 @@ def _pydantic_issues(
 
 def _validate_rows(
     cls: type[R], rows: Iterable[Any], *, source: str, table: str
-) -> tuple[list[R], list[DataIssue], int]:
-    records: list[R] = []
+) -> tuple[list[tuple[int, R]], list[DataIssue], int]:
+    """Validate rows; return (row number, record) of the good ones, the issues, rows read."""
+    records: list[tuple[int, R]] = []
     issues: list[DataIssue] = []
     n = 0
     seen: dict[str, int] = {}
@@ -213,7 +214,7 @@ def _validate_rows(
             )
             continue
         seen[key] = n
-        records.append(rec)
+        records.append((n, rec))
     return records, issues, n
 
 
@@ -261,10 +262,9 @@ def load_dataset(data: Mapping[str, Any], *, source: str = "<memory>") -> LoadRe
         recs, bad, n = _validate_rows(cls, raw, source=source, table=name)
         rows_in += n
         issues.extend(bad)
-        for idx, raw_row in enumerate(raw, start=1):
-            if isinstance(raw_row, Mapping) and raw_row.get(cls.key_field):
-                row_of.setdefault((name, str(raw_row[cls.key_field])), idx)
-        tables[name] = list(recs)
+        for idx, rec in recs:  # the row each kept record came from (not a rejected namesake)
+            row_of[(name, rec.key())] = idx
+        tables[name] = [rec for _, rec in recs]
 
     # Referential and hierarchy checks, parents first, so an orphan's children are orphans too.
     keys: dict[str, set[str]] = {"county": {county.county_id}}

@@ -93,3 +93,16 @@ def test_reserved_engine_names_are_not_fields() -> None:
 
     for cls in ENTITY_RECORDS.values():
         assert "id" not in cls.model_fields and "sid" not in cls.model_fields
+
+
+def test_orphan_row_is_the_kept_record_not_a_rejected_namesake() -> None:
+    """Row 1 is rejected (bad field), row 2 with the same id is kept and is an orphan: the two
+    problems are two rows, so the nothing-lost count still holds."""
+    data = _base()
+    data["persons"] = [
+        {"person_id": "P1", "household_id": "H1", "is_head": "maybe"},
+        {"person_id": "P1", "household_id": "H9"},
+    ]
+    r = load_dataset(data)
+    assert sorted((i.row, i.field) for i in r.issues) == [(1, "is_head"), (2, "household_id")]
+    assert r.accounted
