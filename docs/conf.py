@@ -16,6 +16,7 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.napoleon",
     "sphinx.ext.viewcode",
+    "policy_reference",  # docs/_ext: a generated page per policy package
 ]
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 exclude_patterns = ["_build"]
@@ -26,3 +27,6 @@ language = "en"
 autodoc_member_order = "bysource"
 autodoc_typehints = "description"
 nitpicky = False
+
+# policy_reference: installed packages are found by entry point; also document these folders
+policy_reference_folders = ["../examples/county_2018"]
