@@ -90,11 +90,27 @@ def evaluation_to_json(ev: Evaluation, *, include_passing: bool = True) -> dict[
     }
 
 
+def _dump(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
 def to_json_text(ev: Evaluation, *, include_passing: bool = True) -> str:
-    """Serialised report: UTF-8 text, Chinese kept readable, newline-terminated."""
-    return (
-        json.dumps(
-            evaluation_to_json(ev, include_passing=include_passing), ensure_ascii=False, indent=1
-        )
-        + "\n"
-    )
+    """Serialised report: UTF-8 text, Chinese kept readable, one list item per line.
+
+    Top-level keys each start a line and every finding, data-to-collect entry, unit error and
+    rejected row is one compact line, so the file diffs well and is written by the C encoder
+    (an indented dump of ~100,000 findings took ten times longer).
+    """
+    doc = evaluation_to_json(ev, include_passing=include_passing)
+    parts = ["{"]
+    keys = list(doc)
+    for k, key in enumerate(keys):
+        value = doc[key]
+        tail = "," if k < len(keys) - 1 else ""
+        if isinstance(value, list) and value:
+            items = ",\n".join(_dump(v) for v in value)
+            parts.append(f"{_dump(key)}:[\n{items}\n]{tail}")
+        else:
+            parts.append(f"{_dump(key)}:{_dump(value)}{tail}")
+    parts.append("}")
+    return "\n".join(parts) + "\n"
