@@ -282,6 +282,40 @@ def validate(
 
 
 @app.command()
+def generate(
+    out: Annotated[
+        Path, typer.Argument(help="Output: a folder (Parquet/CSV), a .json or an .xlsx file.")
+    ],
+    households: Annotated[int, typer.Option(help="Number of households.", min=1)] = 2000,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same county).")] = 2017,
+    villages: Annotated[
+        int | None, typer.Option(help="Number of villages (default households/500).")
+    ] = None,
+    fmt: Annotated[
+        str, typer.Option("--format", help="parquet | csv | json | xlsx (default from OUT)")
+    ] = "",
+    perfect: Annotated[
+        bool, typer.Option(help="No deliberate problems or missing values.")
+    ] = False,
+) -> None:
+    """Generate a synthetic county ledger (realistic distributions; assumptions in io/generate.py)."""
+    from fupin_rules.io.generate import generate_county, to_dataset_dict, write_parquet_dir
+
+    fmt = fmt or {".json": "json", ".xlsx": "xlsx"}.get(out.suffix.lower(), "parquet")
+    frames = generate_county(households, seed, villages=villages, imperfect=not perfect)
+    if fmt == "parquet":
+        write_parquet_dir(frames, out)
+    elif fmt in ("csv", "json", "xlsx"):
+        from fupin_rules.io import write_ledger
+
+        write_ledger(to_dataset_dict(frames), out, fmt)
+    else:
+        _fail(f"--format {fmt!r}: expected parquet, csv, json or xlsx")
+    rows = sum(f.height for f in frames.values())
+    typer.echo(f"wrote {rows} records ({households} households, seed {seed}) to {out} as {fmt}")
+
+
+@app.command()
 def coverage(
     policy: Annotated[str, typer.Argument(help="Policy folder or installed name")] = DEFAULT_POLICY,
     out: Annotated[

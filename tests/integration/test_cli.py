@@ -97,3 +97,17 @@ def test_test_command_runs_cases(mini_policy_dir: Path, capsys) -> None:  # type
 def test_validate_reports_unused(mini_policy_dir: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     assert main(["validate", str(mini_policy_dir)]) == EXIT_OK
     assert "OK" in capsys.readouterr().out
+
+
+def test_generate_then_check_round_trip(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "county"
+    assert main(["generate", str(out), "--households", "120", "--seed", "5"]) == EXIT_OK
+    assert (out / "households.parquet").exists()
+    assert (
+        main(["check", str(out), "--engine", "batch", "--quiet", "--out", str(tmp_path / "r.json")])
+        == EXIT_OK
+    )
+    report = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
+    assert report["summary"]["rejected_rows"] == 0 and report["engine"] == "batch"
+    assert main(["generate", str(tmp_path / "c.json"), "--households", "30"]) == EXIT_OK
+    assert json.loads((tmp_path / "c.json").read_text(encoding="utf-8"))["county"]
