@@ -305,7 +305,7 @@ def generate(
     frames = generate_county(households, seed, villages=villages, imperfect=not perfect)
     if fmt == "parquet":
         write_parquet_dir(frames, out)
-    elif fmt in ("csv", "json", "xlsx"):
+    elif fmt == "csv" or fmt == "json" or fmt == "xlsx":
         from fupin_rules.io import write_ledger
 
         write_ledger(to_dataset_dict(frames), out, fmt)
