@@ -305,10 +305,12 @@ def generate(
     frames = generate_county(households, seed, villages=villages, imperfect=not perfect)
     if fmt == "parquet":
         write_parquet_dir(frames, out)
-    elif fmt == "csv" or fmt == "json" or fmt == "xlsx":
+    elif fmt in ("csv", "json", "xlsx"):
         from fupin_rules.io import write_ledger
+        from fupin_rules.io.writers import LedgerFormat
 
-        write_ledger(to_dataset_dict(frames), out, fmt)
+        formats: dict[str, LedgerFormat] = {"csv": "csv", "json": "json", "xlsx": "xlsx"}
+        write_ledger(to_dataset_dict(frames), out, formats[fmt])
     else:
         _fail(f"--format {fmt!r}: expected parquet, csv, json or xlsx")
     rows = sum(f.height for f in frames.values())
