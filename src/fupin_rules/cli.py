@@ -306,8 +306,7 @@ def generate(
     if fmt == "parquet":
         write_parquet_dir(frames, out)
     elif fmt in ("csv", "json", "xlsx"):
-        from fupin_rules.io import write_ledger
-        from fupin_rules.io.writers import LedgerFormat
+        from fupin_rules.io import LedgerFormat, write_ledger
 
         formats: dict[str, LedgerFormat] = {"csv": "csv", "json": "json", "xlsx": "xlsx"}
         write_ledger(to_dataset_dict(frames), out, formats[fmt])
