@@ -6,8 +6,8 @@ import datetime as dt
 import re
 
 import pytest
-
 from fupin_policy_county_2017 import policy_path
+
 from fupin_rules.domain.dataset import load_dataset
 from fupin_rules.domain.models import Village
 from fupin_rules.engine.cases import run_cases
@@ -61,7 +61,9 @@ def test_data_exchange_conditions_match_catalogue(policy):
     codes = policy.catalogues["data_exchange_departments"].codes
     rule = policy.rule("county.identification.data_exchange")
     assert [c.id for c in rule.conditions] == list(codes)
-    assert [c.text for c in rule.conditions] == [f'"{c}" in data_exchange_departments' for c in codes]
+    assert [c.text for c in rule.conditions] == [
+        f'"{c}" in data_exchange_departments' for c in codes
+    ]
 
 
 @pytest.mark.parametrize(
@@ -110,7 +112,9 @@ def _scale_dataset(persons: int) -> dict:
     size = 35
     for h in range((persons + size - 1) // size):
         hid = f"H{h:05d}"
-        households.append({"household_id": hid, "village_id": "V1", "poverty_status": "exited", "exit_year": 2017})
+        households.append(
+            {"household_id": hid, "village_id": "V1", "poverty_status": "exited", "exit_year": 2017}
+        )
         for i in range(min(size, persons - h * size)):
             people.append({"person_id": f"{hid}P{i:02d}", "household_id": hid})
     return {
