@@ -32,9 +32,15 @@ def _folder_for(ref: str) -> tuple[Path, str | None]:
     name, _, version = ref.partition("@")
     candidate = Path(ref)
     if candidate.is_dir() or "/" in ref or ref.startswith("."):
-        if not (candidate / "policy.yaml").is_file():
-            raise PolicyNotFoundError(f"{ref}: not a policy folder (no policy.yaml in it)")
-        return candidate.resolve(), None
+        if (candidate / "policy.yaml").is_file():
+            return candidate.resolve(), None
+        # a package root (as scaffolded by new-policy): src/<module>/policy/policy.yaml
+        inside = sorted(candidate.glob("src/*/policy/policy.yaml"))
+        if len(inside) == 1:
+            return inside[0].parent.resolve(), None
+        raise PolicyNotFoundError(
+            f"{ref}: not a policy folder (no policy.yaml in it, nor one package under src/*/policy/)"
+        )
     installed = available_policies()
     if name not in installed:
         known = ", ".join(sorted(installed)) or "none installed"
@@ -61,8 +67,9 @@ def load_policy(
         policy = _cache.get(key)
     if policy is None:
         policy = loader(folder)
-        with _lock:
-            _cache[key] = policy
+        if policy.meta.extends is None:  # an extending package depends on its parent's files too
+            with _lock:
+                _cache[key] = policy
     if want_version and policy.version != want_version:
         raise PolicyNotFoundError(
             f"{ref}: the installed package {policy.id} has version {policy.version}, not {want_version}"

@@ -355,7 +355,10 @@ def load_policy_dir(
 
             resolve_parent = load_policy
         try:
-            parent = resolve_parent(str(extends))
+            ref = str(extends)
+            if "/" in ref or ref.startswith("."):  # a folder path: relative to this package
+                ref = str((root / ref).resolve())
+            parent = resolve_parent(ref)
         except Exception as exc:  # a broken parent is a problem of this package too
             problems.add(
                 r.at(raw_meta, "extends"), f"policy.extends: cannot load {extends!r}: {exc}"
@@ -450,7 +453,8 @@ class _Builder:
         if cid not in self.clauses:
             self.p.add(
                 r.at(node, "clause"),
-                f"{what}.clause: {cid!r} is not listed in policy.yaml clauses{_did_you_mean(cid, self.clauses)}",
+                f"{what}.clause: {cid!r} is not listed in policy.yaml clauses"
+                f"{_did_you_mean(cid, [c for c, info in self.clauses.items() if not info.text_missing])}",
             )
         elif self.clauses[cid].text_missing:
             self.p.add(

@@ -174,3 +174,54 @@ def test_case_with_unknown_rule(broken: Path) -> None:
 def test_unknown_policy_name() -> None:
     with pytest.raises(PolicyNotFoundError, match="no policy package 'nope'"):
         load_policy("nope")
+
+
+def test_extends_a_relative_folder_and_overrides(tmp_path: Path, mini_policy_dir: Path) -> None:
+    parent = tmp_path / "base"
+    shutil.copytree(mini_policy_dir, parent)
+    child = tmp_path / "child"
+    (child / "parameters").mkdir(parents=True)
+    (child / "policy.yaml").write_text(
+        "id: mini_child\nversion: 0.2.0\ntitle: {zh: 子, en: child}\nextends: ../base\nclauses: []\n",
+        encoding="utf-8",
+    )
+    (child / "parameters" / "p.yaml").write_text(
+        "parameters:\n  rain_and_dew.grant_yuan:\n    title: {zh: 标准, en: grant}\n    type: number\n"
+        "    unit: yuan\n    clause: 三(二)2\n    status: assumed\n    note: test override\n"
+        "    values:\n      - {start: 2015-01-01, value: 3000}\n      - {start: 2018-09-01, value: 6000}\n",
+        encoding="utf-8",
+    )
+    import datetime as dt
+    import os
+
+    cwd = os.getcwd()
+    os.chdir(tmp_path.parent)  # a relative ``extends`` is resolved from the package, not the cwd
+    try:
+        pol = load_policy(child)
+    finally:
+        os.chdir(cwd)
+    assert pol.parameters["rain_and_dew.grant_yuan"].at(dt.date(2018, 9, 1)).value == 6000
+    assert pol.rule("village.exit.standard").clause == "三(三)"  # inherited
+    # an edited parent is seen by the next load of the child (no stale cache)
+    p = parent / "parameters" / "params.yaml"
+    p.write_text(
+        p.read_text(encoding="utf-8").replace("value: 50000", "value: 60000"), encoding="utf-8"
+    )
+    again = load_policy(child)
+    assert again.content_hash != pol.content_hash
+    assert again.parameters["village_exit.min_collective_income_yuan"].values[0].value == 60000
+
+
+def test_package_root_folder_is_accepted(tmp_path: Path, mini_policy_dir: Path) -> None:
+    shutil.copytree(mini_policy_dir, tmp_path / "src" / "fupin_policy_mini" / "policy")
+    assert load_policy(tmp_path).id == "mini"
+
+
+def test_did_you_mean_skips_uncitable_clauses(broken: Path) -> None:
+    f = broken / "rules" / "rules.yaml"
+    f.write_text(
+        f.read_text(encoding="utf-8").replace("clause: 三(三)\n", "clause: 三(3)\n", 1),
+        encoding="utf-8",
+    )
+    (problem,) = [p for p in _problems(broken) if "'三(3)'" in p]
+    assert "三(五)" not in problem
