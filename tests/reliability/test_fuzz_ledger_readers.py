@@ -203,6 +203,8 @@ def _mutate_csv(folder: Path, data: st.DataObject) -> None:
     if op == "cell":
         rows[r][c] = data.draw(cell_text, label="value")
     elif op == "header":
+        if not rows[0]:
+            rows[0] = [""]
         rows[0][min(c, len(rows[0]) - 1)] = data.draw(cell_text, label="header")
     elif op == "dup_row":
         rows.insert(r, list(rows[r]))
@@ -253,6 +255,8 @@ def test_parquet_ledgers(templates: dict[str, Path], data: st.DataObject) -> Non
             st.sampled_from(["cells", "cells", "rename", "drop", "dtype", "raw"]), label="op"
         )
         if op == "cells" and df.height:
+            if isinstance(df[col].dtype, pl.List):
+                df = df.with_columns(pl.col(col).list.join("|"))
             values = df[col].cast(pl.String).to_list()
             i = data.draw(st.integers(0, df.height - 1), label="row")
             values[i] = data.draw(cell_text | st.none(), label="value")
