@@ -128,9 +128,10 @@ class _Reader:
                     f"{what}: unknown key {key!r}{_did_you_mean(key, allowed)} "
                     f"(allowed: {', '.join(sorted(allowed))})",
                 )
-        for key in sorted(required - set(node)):
+        missing = sorted(required - set(node))
+        for key in missing:
             self.p.add(self.at(node), f"{what}: missing required key {key!r}")
-        return True
+        return not missing
 
     def text(self, node: Any, key: str, what: str) -> Text:
         val = node.get(key) if isinstance(node, Mapping) else None
@@ -395,10 +396,26 @@ def load_policy_dir(
             allowed = {section} | ({"fixtures"} if section == "cases" else set())
             if not fr.mapping(data, f.name, allowed, set()):
                 continue
-            builder.collect(section, data, fr)
-    policy = builder.finish(
-        meta, content_hash(root) if parent is None else _combined_hash(root, parent)
-    )
+            try:
+                builder.collect(section, data, fr)
+            except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+                # a structure the checks above did not foresee: still a problem of this file
+                problems.add(
+                    fr.at(data),
+                    f"{section}: unexpected structure ({type(exc).__name__}: {exc}); "
+                    "see docs/design/policy-format.md for the expected layout",
+                )
+    try:
+        policy = builder.finish(
+            meta, content_hash(root) if parent is None else _combined_hash(root, parent)
+        )
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+        problems.add(
+            str(root),
+            f"the package could not be assembled ({type(exc).__name__}: {exc}); "
+            "fix the problems listed first",
+        )
+        raise PolicyLoadError(f"{pid}@{version} ({root})", problems.items) from None
     if problems.items:
         raise PolicyLoadError(f"{pid}@{version} ({root})", problems.items)
     return policy
@@ -911,6 +928,18 @@ class _Builder:
         expr = self._parse_check(text, origin, schema, entity, NUMBER, f"{what}.amount")
         return Condition("amount", Text("金额", "amount"), expr, text, origin) if expr else None
 
+    def _merged(self, base: Any, node: Any, r: _Reader, what: str) -> dict[str, Any]:
+        """The case's data: ``base`` with the case's ``changes`` applied (problems recorded)."""
+        changes = _plain(node.get("changes") or {})
+        if not isinstance(base, Mapping) or not isinstance(changes, Mapping):
+            self.p.add(r.at(node), f"{what}: data, fixtures and changes must be mappings of tables")
+            return {}
+        try:
+            return _merge_changes(base, changes)
+        except (ValueError, TypeError) as exc:
+            self.p.add(r.at(node, "changes"), f"{what}.changes: {exc}")
+            return dict(base)
+
     def _case(self, node: Any, r: _Reader, rule_ids: set[str]) -> Case | None:
         keys = {"id", "title", "on", "data", "fixture", "changes", "expect", "note"}
         what = f"cases.{node.get('id') if isinstance(node, Mapping) else '?'}"
@@ -927,9 +956,9 @@ class _Builder:
                     f"{what}.fixture: unknown fixture {fx!r}{_did_you_mean(fx, self.fixtures)}",
                 )
                 return None
-            data = _merge_changes(self.fixtures[fx], _plain(node.get("changes") or {}))
+            data = self._merged(self.fixtures[fx], node, r, what)
         elif "data" in node:
-            data = _merge_changes(_plain(node["data"]), _plain(node.get("changes") or {}))
+            data = self._merged(_plain(node["data"]), node, r, what)
         else:
             self.p.add(r.at(node), f"{what}: needs data or fixture")
             return None
@@ -1015,11 +1044,18 @@ def _merge_changes(base: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[
             out.pop(table, None)
             continue
         if table == "county":
+            if not isinstance(rows, Mapping):
+                raise ValueError("changes.county: expected one record (a mapping)")
             out["county"] = {**dict(out.get("county") or {}), **dict(rows)}
             continue
         key = _KEYS.get(table)
-        current = [dict(x) for x in out.get(table, [])]
+        existing = out.get(table) or []
+        if not isinstance(existing, list) or not isinstance(rows, list):
+            raise ValueError(f"changes.{table}: expected a list of records")
+        current = [dict(x) for x in existing if isinstance(x, Mapping)]
         for row in rows:
+            if not isinstance(row, Mapping):
+                raise ValueError(f"changes.{table}: expected records (mappings), got {row!r}")
             rid = row.get(key) if key else None
             match = next((c for c in current if key and c.get(key) == rid), None)
             if row.get("_remove"):
