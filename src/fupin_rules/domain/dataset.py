@@ -158,7 +158,7 @@ def _pydantic_issues(
 ) -> list[DataIssue]:
     issues = []
     for err in exc.errors():
-        loc = ".".join(str(p) for p in err["loc"]) or None
+        loc = ".".join(str(p) for p in err["loc"]) or ("<empty name>" if err["loc"] else None)
         msg = err["msg"]
         if err["type"] == "extra_forbidden" and loc:
             cls = TABLES.get(table, County)

@@ -33,6 +33,7 @@ import io
 import json
 import os
 import re
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
@@ -169,8 +170,15 @@ def _xlsx_sheets(path: Path) -> tuple[list[_Sheet], list[DataIssue]]:
             if table is None:
                 issues.append(_unknown_table(source, ws.title, hint))
                 continue
-            numbered = enumerate(ws.iter_rows(values_only=True), start=1)
-            headers, rows = _split_header(table, numbered)
+            try:
+                with warnings.catch_warnings():
+                    # openpyxl warns about impossible date serials and reads them as errors;
+                    # the cell then fails validation and is reported with its row and column
+                    warnings.simplefilter("ignore", UserWarning)
+                    numbered = enumerate(ws.iter_rows(values_only=True), start=1)
+                    headers, rows = _split_header(table, numbered)
+            except (OverflowError, ValueError, TypeError) as exc:
+                raise LedgerError(f"{source}: cannot read the sheet ({exc})") from exc
             sheets.append(_Sheet(table, source, headers, rows, excel=True))
     finally:
         workbook.close()
@@ -223,10 +231,9 @@ def _parquet_sheets(folder: Path) -> tuple[list[_Sheet], list[DataIssue]]:
             issues.append(_unknown_table(source, file.stem, hint))
             continue
         try:
-            data = pq.read_table(file)
-        except Exception as exc:  # pyarrow raises ArrowInvalid, OSError, ...
+            columns = pq.read_table(file).to_pydict()
+        except Exception as exc:  # pyarrow raises ArrowInvalid, OSError, UnicodeDecodeError, ...
             raise LedgerError(f"{source}: cannot read as Parquet ({exc})") from exc
-        columns = data.to_pydict()
         headers: list[object] = list(columns)
         values = list(columns.values())
         rows: list[tuple[int, Sequence[object]]] = [
@@ -251,6 +258,10 @@ def _read_json(path: Path) -> LoadResult:
     except json.JSONDecodeError as exc:
         raise LedgerError(
             f"{path.name}:{exc.lineno}:{exc.colno}: invalid JSON ({exc.msg})"
+        ) from exc
+    except UnicodeDecodeError as exc:
+        raise LedgerError(
+            f"{path.name}: byte {exc.start} is not UTF-8 ({exc.reason}); save the file as UTF-8"
         ) from exc
     if not isinstance(data, Mapping):
         raise LedgerError(
