@@ -148,11 +148,6 @@ def _raw(path: Path, data: st.DataObject) -> None:
     f.write_bytes(bytes(b))
 
 
-@pytest.mark.xfail(
-    strict=False,
-    raises=(UnicodeDecodeError, AssertionError, BaseExceptionGroup),
-    reason="known bugs: _read_json lets UnicodeDecodeError escape for non-UTF-8 bytes; a JSON field named '' gives an issue with field=None",
-)
 @settings(
     max_examples=fuzz_budget("json"),
     deadline=None,
@@ -241,11 +236,6 @@ def test_csv_ledgers(templates: dict[str, Path], data: st.DataObject) -> None:
         _check(path, "csv")
 
 
-@pytest.mark.xfail(
-    strict=False,
-    raises=(UnicodeDecodeError, BaseExceptionGroup),
-    reason="known bug: _parquet_sheets' to_pydict() lets UnicodeDecodeError escape for damaged string pages",
-)
 @settings(
     max_examples=fuzz_budget("parquet"),
     deadline=None,
@@ -299,11 +289,6 @@ def test_parquet_ledgers(templates: dict[str, Path], data: st.DataObject) -> Non
         _check(path, "parquet")
 
 
-@pytest.mark.xfail(
-    strict=False,
-    raises=(OverflowError, UserWarning, BaseExceptionGroup),
-    reason="known bug: openpyxl's OverflowError (date serial out of range) and its UserWarning escape read_ledger",
-)
 @settings(
     max_examples=fuzz_budget("xlsx"),
     deadline=None,

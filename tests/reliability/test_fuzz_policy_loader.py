@@ -36,11 +36,6 @@ def _report() -> Iterator[None]:
     write_tally()
 
 
-@pytest.mark.xfail(
-    strict=False,
-    raises=(KeyError, TypeError, BaseExceptionGroup),
-    reason="known bugs: loader._case (KeyError 'id') and _merge_changes (TypeError) on damaged case files",
-)
 @settings(
     max_examples=fuzz_budget("policy"),
     deadline=None,
