@@ -13,6 +13,7 @@ parameter sites.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 from collections.abc import Iterable
 from decimal import Decimal
 from fractions import Fraction
@@ -217,7 +218,36 @@ def decode(prefix: str, v: Value, row: dict[str, Any]) -> Any:
     return raw
 
 
+def _decoder(prefix: str, v: Value) -> Any:
+    """:func:`decode` of one prefix and value as a function of the row (column names bound once)."""
+    if isinstance(v, NumV):
+        ln, ld, hn, hd, m = (f"{prefix}.{t}" for t in ("ln", "ld", "hn", "hd", "m"))
+
+        def num(row: dict[str, Any]) -> Any:
+            n = row[ln]
+            if n is None:
+                return UNKNOWN
+            d, hn_, hd_ = row[ld], row[hn], row[hd]
+            if n * hd_ == hn_ * d:  # lo == hi (denominators are positive)
+                return Fraction(n, d)
+            return Interval(Fraction(n, d), Fraction(hn_, hd_), int(row[m]))
+
+        return num
+    if isinstance(v, ConstList):
+        items = tuple(v.items)
+        return lambda row: items
+    if isinstance(v, ListV):
+        return lambda row: UNKNOWN if (raw := row[prefix]) is None else tuple(raw)
+    if isinstance(v, BoolV):
+        return lambda row: UNKNOWN if (raw := row[prefix]) is None else bool(raw)
+    if isinstance(v, DateV | StrV):
+        return lambda row: UNKNOWN if (raw := row[prefix]) is None else raw
+    return lambda row: decode(prefix, v, row)
+
+
 # --- findings ----------------------------------------------------------------------------------
+
+_OUTCOME = {o.value: o for o in Outcome}
 
 
 @attrs.define
@@ -226,6 +256,8 @@ class _Part:
 
     cond: Condition | None
     sites: list[tuple[Site, str, str]]  # (site, reach column, value prefix)
+    #: per site: (reach column, parameter?, key, decoder, label, parameters behind); built once
+    plan: list[tuple[str, bool, str, Any, str, tuple[str, ...]]] | None = None
 
 
 def _label(c: Compiler, kind: str, name: str) -> str:
@@ -253,6 +285,28 @@ def materialize_findings(
     findings: list[Finding] = []
     na_total = 0
     missing_finder = MissingFinder(c)
+    # hundreds of thousands of small acyclic objects: the cyclic collector's passes over them
+    # were a large share of the time (measured); it is switched back on before returning
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        na_total = _all_findings(c, result, mode, keep_not_applicable, missing_finder, findings)
+        findings.sort(key=Finding.sort_key)
+    finally:
+        if was_enabled:
+            gc.enable()
+    return findings, na_total
+
+
+def _all_findings(
+    c: Compiler,
+    result: Any,
+    mode: str,
+    keep_not_applicable: bool,
+    missing_finder: Any,
+    findings: list[Finding],
+) -> int:
+    na_total = 0
     for _rid, rf in result.rules.items():
         frame: pl.DataFrame = rf.frame
         na = int((frame["verdict"] == "not_applicable").sum())
@@ -263,8 +317,7 @@ def materialize_findings(
         if keep_not_applicable:
             wanted.append("not_applicable")
         findings.extend(_rule_findings(c, rf.rule, frame, wanted, rf.outputs, missing_finder))
-    findings.sort(key=Finding.sort_key)
-    return findings, na_total
+    return na_total
 
 
 def _rule_findings(
@@ -336,7 +389,7 @@ def _rule_findings(
         selected.iter_rows(named=True), detail_df.iter_rows(named=True), strict=True
     ):
         sid = res_row["subject_id"]
-        verdict = Outcome(res_row["verdict"])
+        verdict = _OUTCOME[res_row["verdict"]]
         params: dict[str, ParameterUse] = {}
 
         applies_result = None
@@ -349,20 +402,20 @@ def _rule_findings(
                 params,
                 missing_finder,
                 applies_part,
-                Outcome(res_row["applies_if"]),
+                _OUTCOME[res_row["applies_if"]],
             )
         results = []
         if applies_result is None or applies_result.outcome is Outcome.PASS:
             for p in cond_parts:
                 assert p.cond is not None
-                outcome = Outcome(res_row[f"cond.{p.cond.id}"])
+                outcome = _OUTCOME[res_row[f"cond.{p.cond.id}"]]
                 results.append(
                     _condition_result(c, kind, sid, row, params, missing_finder, p, outcome)
                 )
         for p in extra_parts:
             for s, rcol, _ in p.sites:
-                if s.tag == "param" and row[rcol]:
-                    params.setdefault(s.key, _param_use(c, s.key))
+                if s.tag == "param" and row[rcol] and s.key not in params:
+                    params[s.key] = _param_use(c, s.key)
         amount = None
         if rule.amount is not None:
             amount = _amount(res_row.get("amount.n"), res_row.get("amount.d"))
@@ -407,22 +460,21 @@ def _condition_result(
     outcome: Outcome,
 ) -> ConditionResult:
     reads: dict[str, ValueRead] = {}
-    for s, rcol, prefix in p.sites:
+    plan = p.plan if p.plan is not None else _plan(c, kind, p)
+    for rcol, is_param, key, dec, label, behind in plan:
         if not row[rcol]:
             continue
-        if s.tag == "param":
-            params.setdefault(s.key, _param_use(c, s.key))
+        if is_param:
+            if key not in params:
+                params[key] = _param_use(c, key)
             continue
-        if s.key in reads:
+        if key in reads:
             continue
-        assert s.value is not None
-        value = decode(prefix, s.value, row)
-        label = ""
-        if s.tag == "field":
-            label, behind = read_info(c.policy, kind, tuple(s.key.split(".")))
-            for name in behind:
-                params.setdefault(name, _param_use(c, name))
-        reads[s.key] = ValueRead(kind, sid, s.key, value, label)
+        value = dec(row)
+        for name in behind:
+            if name not in params:
+                params[name] = _param_use(c, name)
+        reads[key] = ValueRead(kind, sid, key, value, label)
     missing: tuple[MissingField, ...] = ()
     if outcome is Outcome.UNKNOWN:
         missing = missing_finder.find(kind, sid, p, row)
@@ -438,8 +490,35 @@ def _condition_result(
     )
 
 
-def _param_use(c: Compiler, name: str) -> ParameterUse:
-    from fupin_rules.expr.values import to_value
+def _plan(
+    c: Compiler, kind: str, p: _Part
+) -> list[tuple[str, bool, str, Any, str, tuple[str, ...]]]:
+    """What :func:`_condition_result` does per site, with everything row-independent bound."""
+    plan: list[tuple[str, bool, str, Any, str, tuple[str, ...]]] = []
+    for s, rcol, prefix in p.sites:
+        if s.tag == "param":
+            plan.append((rcol, True, s.key, None, "", ()))
+            continue
+        assert s.value is not None
+        label = ""
+        behind: tuple[str, ...] = ()
+        if s.tag == "field":
+            label, behind = read_info(c.policy, kind, tuple(s.key.split(".")))
+        plan.append((rcol, False, s.key, _decoder(prefix, s.value), label, behind))
+    p.plan = plan
+    return plan
 
-    rp = c.param(name)
-    return ParameterUse(name, to_value(rp.value), rp.start, rp.end, rp.status, rp.unit, rp.clause)
+
+def _param_use(c: Compiler, name: str) -> ParameterUse:
+    """The parameter's use record (immutable; built once per compiler)."""
+    key = ("param_use", name)
+    found = c.extra.get(key)
+    if found is None:
+        from fupin_rules.expr.values import to_value
+
+        rp = c.param(name)
+        found = ParameterUse(
+            name, to_value(rp.value), rp.start, rp.end, rp.status, rp.unit, rp.clause
+        )
+        c.extra[key] = found
+    return found

@@ -43,6 +43,7 @@ class MissingFinder:
         self._filters: dict[tuple[str, Expr], list[Any]] = {}
         self._parents: dict[tuple[str, str], list[Any]] = {}
         self._keys: dict[str, list[str]] = {}
+        self._site_columns: dict[tuple[str, int], tuple[Expr, list[Any]]] = {}
 
     def find(
         self, kind: str, subject: str, part: Any, row: dict[str, Any]
@@ -86,17 +87,31 @@ class MissingFinder:
         ``top``: the trace of a condition or variable (interval values count); otherwise a
         child's trace inside an aggregate (only unknown values are kept).
         """
-        table, entries = self._table(kind, expr)
-        for i, site in enumerate(entries):
-            if not table[f"r{i}"][row]:
+        for site, reached, unknowns, intervals in self._columns(kind, expr):
+            if not reached[row]:
                 continue
             if site.tag == "field":
-                unknown = bool(table[f"u{i}"][row])
-                interval = bool(table[f"i{i}"][row])
-                if unknown or (top and interval):
+                unknown = bool(unknowns[row])
+                if unknown or (top and intervals[row]):
                     yield (kind, row, site.node.names, unknown)
             elif site.tag == "agg":
                 yield from self._aggregate_reads(kind, row, site.node)
+
+    def _columns(self, kind: str, expr: Expr) -> list[tuple[Any, list[Any], list[Any], list[Any]]]:
+        """Per read site of ``expr`` at ``kind``: (site, reached, unknown, interval) lists."""
+        # keyed by identity: hashing an expression tree per read costs more than the walk (the
+        # expression is kept in the entry, so its id cannot be reused while the entry lives)
+        key = (kind, id(expr))
+        entry = self._site_columns.get(key)
+        if entry is None or entry[0] is not expr:
+            table, entries = self._table(kind, expr)
+            cols = [
+                (site, table[f"r{i}"], table[f"u{i}"], table[f"i{i}"])
+                for i, site in enumerate(entries)
+            ]
+            entry = (expr, cols)
+            self._site_columns[key] = entry
+        return entry[1]
 
     def _aggregate_reads(self, kind: str, row: int, node: Aggregate) -> Iterator[_Read]:
         links = node.collection.names[:-1]
