@@ -206,9 +206,16 @@ def _fk_field(kind: str, link: str) -> str | None:
 
 
 def _index_of(keys: pl.Series, fk: pl.Series) -> pl.Series:
-    idx = pl.Series(range(len(keys)), dtype=pl.UInt32)
+    """Row index in ``keys`` of each value of ``fk`` (null when absent or null)."""
     if len(keys) == 0:
-        return pl.Series(fk.name, [None] * len(fk), dtype=pl.UInt32)
+        return pl.repeat(None, len(fk), dtype=pl.UInt32, eager=True).alias(fk.name)
+    idx = pl.int_range(len(keys), dtype=pl.UInt32, eager=True)
+    # a left join on the key (measured faster than replace_strict); duplicate keys would
+    # multiply rows: then replace_strict, which refuses them, as before
+    by_key = pl.DataFrame({"k": keys, "i": idx})
+    joined = pl.DataFrame({"k": fk}).join(by_key, on="k", how="left", maintain_order="left")
+    if joined.height == len(fk):
+        return joined["i"].alias(fk.name)
     return fk.replace_strict(keys, idx, default=None, return_dtype=pl.UInt32)
 
 
@@ -219,6 +226,9 @@ def _finish(
     issues: list[DataIssue],
     check_orphans: bool,
 ) -> Tables:
+    # parent indices found by the orphan check, reused below while the parent frame is the
+    # same object: (child kind, fk field) -> (parent frame, index per child row)
+    found: dict[tuple[str, str], tuple[pl.DataFrame, pl.Series]] = {}
     if check_orphans:
         # parents first, so that an orphan's children become orphans too (as load_dataset)
         for table in TABLES:
@@ -226,12 +236,14 @@ def _finish(
             df = frames[kind]
             if df.height == 0:
                 continue
-            bad = pl.Series([False] * df.height)
+            bad = pl.repeat(False, df.height, eager=True)
+            mine: list[tuple[str, pl.DataFrame, pl.Series]] = []
             for fld, parent in REFERENCES[table]:
                 if parent == "townships" and not supplied["township"]:
                     continue
                 pkind = "county" if parent == "county" else TABLE_KIND[parent]
                 idx = _index_of(frames[pkind][KEY], df[fld])
+                mine.append((fld, frames[pkind], idx))
                 orphan = df[fld].is_not_null() & idx.is_null()
                 for rid in df.filter(orphan & ~bad)[KEY].to_list():
                     issues.append(
@@ -247,6 +259,9 @@ def _finish(
                 bad = bad | orphan
             if bad.any():
                 frames[kind] = df.filter(~bad)
+                mine = [(fld, pf, idx.filter(~bad)) for fld, pf, idx in mine]
+            for fld, pf, idx in mine:
+                found[(kind, fld)] = (pf, idx)
     for kind, df in frames.items():
         parents = LINKS[kind][0]
         extra: list[pl.Series] = []
@@ -255,7 +270,12 @@ def _finish(
             if fk is None:
                 extra.append(pl.Series(parent_column(link), [0] * df.height, dtype=pl.UInt32))
             else:
-                extra.append(_index_of(frames[pkind][KEY], df[fk]).alias(parent_column(link)))
+                known = found.get((kind, fk))
+                if known is not None and known[0] is frames[pkind]:
+                    idx = known[1]
+                else:
+                    idx = _index_of(frames[pkind][KEY], df[fk])
+                extra.append(idx.alias(parent_column(link)))
         if extra:
             frames[kind] = df.with_columns(extra)
     return Tables(frames, dens, supplied, tuple(issues))
