@@ -22,11 +22,10 @@ from typing import Any
 import attrs
 import polars as pl
 
-from fupin_rules import __version__
 from fupin_rules.batch.compiler import Compiler, ItemList
 from fupin_rules.batch.frames import KEY
 from fupin_rules.batch.values import BoolV, ConstList, DateV, ListV, NumV, StrV, Value
-from fupin_rules.engine.evaluate import to_decimal_yuan
+from fupin_rules.engine.evaluate import build_finding, to_decimal_yuan
 from fupin_rules.expr.ir import (
     Aggregate,
     BoolOp,
@@ -424,26 +423,18 @@ def _rule_findings(
             for name, v in outputs.items():
                 outs.append((name, decode(f"_o.{name}", v, row)))
         found.append(
-            Finding(
-                rule_id=rule.id,
-                rule_kind=rule.kind,
-                subject_kind=kind,
-                subject_id=sid,
-                verdict=verdict,
-                clause=rule.clause,
-                title_zh=rule.title.zh,
-                title_en=rule.title.en,
-                policy_id=policy.id,
-                policy_version=policy.version,
-                policy_hash=policy.content_hash,
-                engine_version=__version__,
-                on=c.on,
-                status=rule.status,
-                amount=amount,
-                outputs=tuple(outs),
-                conditions=tuple(results),
-                parameters=tuple(sorted(params.values(), key=lambda x: x.name)),
-                applies_if=applies_result,
+            build_finding(
+                rule,
+                policy,
+                kind,
+                sid,
+                c.on,
+                verdict,
+                amount,
+                outs,
+                results,
+                params,
+                applies_result,
             )
         )
     return found

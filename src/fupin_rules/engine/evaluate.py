@@ -6,7 +6,8 @@ tests directly. The batch engine computes the same verdicts column-wise and is c
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import datetime as dt
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
@@ -23,10 +24,17 @@ from fupin_rules.findings.model import (
     ParameterUse,
     ValueRead,
 )
-from fupin_rules.policy.model import Condition, Rule
+from fupin_rules.policy.model import Condition, Policy, Rule
 from fupin_rules.policy.reads import read_info
 
-__all__ = ["MAX_MISSING_LISTED", "Scope", "evaluate_rule", "evaluate_scope", "to_decimal_yuan"]
+__all__ = [
+    "MAX_MISSING_LISTED",
+    "Scope",
+    "build_finding",
+    "evaluate_rule",
+    "evaluate_scope",
+    "to_decimal_yuan",
+]
 
 #: at most this many missing fields are named per condition (the rest are counted in the values)
 MAX_MISSING_LISTED = 20
@@ -145,6 +153,43 @@ def _condition(
     )
 
 
+def build_finding(
+    rule: Rule,
+    policy: Policy,
+    subject_kind: str,
+    subject_id: str,
+    on: dt.date,
+    verdict: Outcome,
+    amount: Decimal | None,
+    outputs: Iterable[tuple[str, Any]],
+    conditions: Iterable[ConditionResult],
+    params: Mapping[str, ParameterUse],
+    applies_if: ConditionResult | None,
+) -> Finding:
+    """A finding with the rule's citation and the policy's provenance (both engines use this)."""
+    return Finding(
+        rule_id=rule.id,
+        rule_kind=rule.kind,
+        subject_kind=subject_kind,
+        subject_id=subject_id,
+        verdict=verdict,
+        clause=rule.clause,
+        title_zh=rule.title.zh,
+        title_en=rule.title.en,
+        policy_id=policy.id,
+        policy_version=policy.version,
+        policy_hash=policy.content_hash,
+        engine_version=__version__,
+        on=on,
+        status=rule.status,
+        amount=amount,
+        outputs=tuple(outputs),
+        conditions=tuple(conditions),
+        parameters=tuple(sorted(params.values(), key=lambda p: p.name)),
+        applies_if=applies_if,
+    )
+
+
 #: a rule's evaluated scope: the value of ``applies_if``, its explanation, the parameters it read
 Scope = tuple[Any, ConditionResult, dict[str, ParameterUse]]
 
@@ -203,24 +248,16 @@ def evaluate_rule(
             for r in trace.reads:
                 if isinstance(r, ParamRead):
                     params.setdefault(r.name, _param_use(ctx, r))
-    return Finding(
-        rule_id=rule.id,
-        rule_kind=rule.kind,
-        subject_kind=subject.kind,
-        subject_id=subject.key,
-        verdict=verdict,
-        clause=rule.clause,
-        title_zh=rule.title.zh,
-        title_en=rule.title.en,
-        policy_id=policy.id,
-        policy_version=policy.version,
-        policy_hash=policy.content_hash,
-        engine_version=__version__,
-        on=ctx.on,
-        status=rule.status,
-        amount=amount,
-        outputs=tuple(outputs),
-        conditions=tuple(conditions),
-        parameters=tuple(sorted(params.values(), key=lambda p: p.name)),
-        applies_if=applies_result,
+    return build_finding(
+        rule,
+        policy,
+        subject.kind,
+        subject.key,
+        ctx.on,
+        verdict,
+        amount,
+        outputs,
+        conditions,
+        params,
+        applies_result,
     )
