@@ -277,11 +277,7 @@ class Compiler:
         """The parameter at the as-of date, exactly as ``Context.param`` resolves it."""
         found = self._params.get(name)
         if found is None:
-            p = self.policy.parameters[name]
-            # before the first start date there is no value and no period
-            found = p.at(self.on) or ResolvedParameter(
-                name, UNKNOWN, None, None, p.status, p.unit, p.clause
-            )
+            found = self.policy.parameters[name].resolve(self.on)
             self._params[name] = found
         return found
 

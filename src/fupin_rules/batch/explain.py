@@ -259,14 +259,6 @@ class _Part:
     plan: list[tuple[str, bool, str, Any, str, tuple[str, ...]]] | None = None
 
 
-def _label(c: Compiler, kind: str, name: str) -> str:
-    ent = c.schema.entities.get(kind)
-    if ent is not None and name in ent.labels:
-        return ent.labels[name]
-    var = c.variables.get((kind, name))
-    return var.title.zh if var is not None else ""
-
-
 def _amount(n: int | None, d: int | None) -> Decimal | None:
     if n is None or d is None:
         return None

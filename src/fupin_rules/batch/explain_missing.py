@@ -26,6 +26,7 @@ from fupin_rules.domain.schema import LINKS
 from fupin_rules.engine.evaluate import MAX_MISSING_LISTED
 from fupin_rules.expr.ir import Aggregate, Expr
 from fupin_rules.findings.model import MissingField
+from fupin_rules.policy.reads import field_label
 
 __all__ = ["MissingFinder"]
 
@@ -74,7 +75,7 @@ class MissingFinder:
                     okey = self._key(okind, orow)
                     out.setdefault(
                         (okind, okey, name),
-                        MissingField(okind, okey, name, self._label(okind, name)),
+                        MissingField(okind, okey, name, field_label(self.c.policy, okind, name)),
                     )
                 continue
             if depth > 6:
@@ -224,10 +225,3 @@ class MissingFinder:
             keys = self.c.frame(kind)[KEY].to_list()
             self._keys[kind] = keys
         return keys[row]
-
-    def _label(self, kind: str, name: str) -> str:
-        ent = self.c.schema.entities.get(kind)
-        if ent is not None and name in ent.labels:
-            return ent.labels[name]
-        var = self.c.variables.get((kind, name))
-        return var.title.zh if var is not None else ""

@@ -174,11 +174,7 @@ class Context:
         """The parameter's value on the as-of date (value UNKNOWN before its first start)."""
         found = self._params.get(name)
         if found is None:
-            p = self.policy.parameters[name]
-            # before the first start date there is no value and no period
-            found = p.at(self.on) or ResolvedParameter(
-                name, UNKNOWN, None, None, p.status, p.unit, p.clause
-            )
+            found = self.policy.parameters[name].resolve(self.on)
             self._params[name] = found
         return found
 

@@ -25,7 +25,7 @@ from fupin_rules.findings.model import (
     ValueRead,
 )
 from fupin_rules.policy.model import Condition, Policy, Rule
-from fupin_rules.policy.reads import read_info
+from fupin_rules.policy.reads import field_label, read_info
 
 __all__ = [
     "MAX_MISSING_LISTED",
@@ -47,14 +47,6 @@ def to_decimal_yuan(value: Any) -> Decimal | None:
     f = Fraction(value)
     d = Decimal(f.numerator) / Decimal(f.denominator)
     return d.quantize(Decimal("0.01")) if d != d.quantize(Decimal("0.01")) else d
-
-
-def _label(ctx: Context, kind: str, name: str) -> str:
-    ent = ctx.policy.schema.entities.get(kind)
-    if ent is not None and name in ent.labels:
-        return ent.labels[name]
-    var = ctx.variables.get((kind, name))
-    return var.title.zh if var is not None else ""
 
 
 def _param_use(ctx: Context, r: ParamRead) -> ParameterUse:
@@ -101,7 +93,10 @@ def _missing(
             if r.value is UNKNOWN:
                 key = (owner.kind, owner.key, name)
                 out.setdefault(
-                    key, MissingField(owner.kind, owner.key, name, _label(ctx, owner.kind, name))
+                    key,
+                    MissingField(
+                        owner.kind, owner.key, name, field_label(ctx.policy, owner.kind, name)
+                    ),
                 )
             continue
         if depth > 6:

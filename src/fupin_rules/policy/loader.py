@@ -23,6 +23,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
+from fupin_rules.domain.dataset import TABLES
 from fupin_rules.domain.schema import domain_schema
 from fupin_rules.errors import ExpressionError, PolicyLoadError
 from fupin_rules.expr import (
@@ -1014,19 +1015,8 @@ class _Builder:
         )
 
 
-_KEYS = {
-    "townships": "township_id",
-    "villages": "village_id",
-    "households": "household_id",
-    "persons": "person_id",
-    "loans": "loan_id",
-    "payments": "payment_id",
-    "projects": "project_id",
-    "documents": "document_id",
-    "procedure_steps": "step_id",
-    "relocations": "relocation_id",
-    "rectification_items": "item_id",
-}
+#: table -> the key field that case ``changes`` match records by
+_KEYS = {table: cls.key_field for table, cls in TABLES.items()}
 
 
 def _merge_changes(base: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 import attrs
 
-from fupin_rules.expr import Expr, Schema, Type
+from fupin_rules.expr import UNKNOWN, Expr, Schema, Type
 
 __all__ = [
     "Case",
@@ -105,6 +105,12 @@ class Parameter:
                     self.name, pv.value, pv.start, end, pv.status, self.unit, self.clause
                 )
         return found
+
+    def resolve(self, on: dt.date) -> ResolvedParameter:
+        """The value on ``on``; before the first start date the value is UNKNOWN, with no period."""
+        return self.at(on) or ResolvedParameter(
+            self.name, UNKNOWN, None, None, self.status, self.unit, self.clause
+        )
 
 
 @attrs.frozen

@@ -16,7 +16,7 @@ from fupin_rules.expr import params_used, referenced_fields
 from fupin_rules.expr.schema import Schema
 from fupin_rules.policy.model import Policy
 
-__all__ = ["owner_kind", "read_info"]
+__all__ = ["field_label", "owner_kind", "read_info"]
 
 _lock = threading.Lock()
 _closures: dict[str, dict[tuple[str, str], frozenset[str]]] = {}
@@ -68,3 +68,8 @@ def read_info(policy: Policy, kind: str, path: tuple[str, ...]) -> tuple[str, tu
     with _lock:
         _infos[cache_key] = info
     return info
+
+
+def field_label(policy: Policy, kind: str, name: str) -> str:
+    """The Chinese term of a field (or derived variable) of an entity kind; "" if it has none."""
+    return read_info(policy, kind, (name,))[0]
