@@ -36,7 +36,7 @@ in the same order and up to the same limit (see :mod:`fupin_rules.batch.explain`
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -48,6 +48,7 @@ from fupin_rules.batch.frames import KEY, Tables, tables_from_dataset, tables_fr
 from fupin_rules.batch.values import ConstList, NumV, Value, kleene_all
 from fupin_rules.domain.dataset import DataIssue, Dataset, LoadResult
 from fupin_rules.engine.run import Evaluation
+from fupin_rules.expr.ir import Expr
 from fupin_rules.policy.model import Policy, Rule
 
 __all__ = ["BatchResult", "RuleFrame", "compute", "evaluate_batch", "prepare"]
@@ -73,15 +74,23 @@ PLAN_OWNER: dict[str, tuple[str, str] | None] = {
 VERDICT = "verdict"
 SUBJECT = "subject_id"
 
+#: dtype of the verdict and outcome columns: a polars ``Enum`` (a string column read as text
+#: by ``to_list``/``==``; built about 10x faster than a ``String`` column, measured)
+OUTCOME = pl.Enum(["pass", "fail", "unknown", "not_applicable"])
+
+
+def _word(text: str) -> pl.Expr:
+    return pl.lit(text, dtype=OUTCOME)
+
 
 def outcome_expr(b: pl.Expr) -> pl.Expr:
-    """``pass``/``fail``/``unknown`` of a nullable Boolean."""
+    """``pass``/``fail``/``unknown`` of a nullable Boolean (dtype :data:`OUTCOME`)."""
     return (
         pl.when(b.is_null())
-        .then(pl.lit("unknown"))
+        .then(_word("unknown"))
         .when(b)
-        .then(pl.lit("pass"))
-        .otherwise(pl.lit("fail"))
+        .then(_word("pass"))
+        .otherwise(_word("fail"))
     )
 
 
@@ -89,7 +98,8 @@ def outcome_expr(b: pl.Expr) -> pl.Expr:
 class RuleFrame:
     """One rule's results: a frame with a row per subject and how to read its columns.
 
-    Columns: ``subject_id``, ``verdict`` (``pass``/``fail``/``unknown``/``not_applicable``),
+    Columns: ``subject_id``, ``verdict`` (``pass``/``fail``/``unknown``/``not_applicable``, dtype
+    :data:`OUTCOME`),
     ``amount.n``/``amount.d`` (exact amount = n/d, null unless the verdict is pass),
     ``applies_if`` and ``cond.<id>`` (outcome of each condition; null when not evaluated), and
     the columns of each output (``out.<name>...``).
@@ -196,10 +206,10 @@ def compile_rule(compiler: Compiler, rule: Rule) -> RuleFrame:
         applicable = applies.is_null() | applies  # verdict != "not_applicable"
         verdict = (
             pl.when(applies.is_null())
-            .then(pl.lit("unknown"))
+            .then(_word("unknown"))
             .when(applies)
             .then(cond_verdict)
-            .otherwise(pl.lit("not_applicable"))
+            .otherwise(_word("not_applicable"))
         )
     exprs[VERDICT] = verdict
     for c, e in zip(rule.conditions, conds, strict=True):
@@ -238,10 +248,25 @@ def compute(policy: Policy, frames: Any, on: dt.date) -> BatchResult:
     """
     tables = prepare(policy, frames)
     compiler = Compiler(policy, tables, on)
+    rules = list(_rules_in_stratum_order(policy))
+    compiler.prefetch(rule_roots(rules))
     results: dict[str, RuleFrame] = {}
-    for rule in _rules_in_stratum_order(policy):
+    for rule in rules:
         results[rule.id] = compile_rule(compiler, rule)
     return BatchResult(policy, on, results, compiler, tables.issues)
+
+
+def rule_roots(rules: Iterable[Rule]) -> Iterator[tuple[str, Expr]]:
+    """(kind, expression) of everything :func:`compile_rule` compiles for these rules."""
+    for rule in rules:
+        exprs = [rule.applies_if] if rule.applies_if is not None else []
+        exprs += list(rule.conditions)
+        for c in exprs:
+            yield rule.entity, c.expr
+        if rule.amount is not None:
+            yield rule.entity, rule.amount.expr
+        for out in rule.outputs:
+            yield rule.entity, out.expr
 
 
 _ORDER = {"person": 0, "household": 0, "loan": 0, "payment": 0, "procedure_step": 0}
