@@ -47,7 +47,8 @@ from fupin_rules.batch.compiler import Compiler
 from fupin_rules.batch.frames import KEY, Tables, tables_from_dataset, tables_from_frames
 from fupin_rules.batch.values import ConstList, NumV, Value, kleene_all
 from fupin_rules.domain.dataset import DataIssue, Dataset, LoadResult
-from fupin_rules.engine.run import Evaluation
+from fupin_rules.engine.run import Evaluation, SubjectError
+from fupin_rules.errors import FupinRulesError
 from fupin_rules.expr.ir import Expr
 from fupin_rules.policy.model import Policy, Rule
 
@@ -119,6 +120,8 @@ class BatchResult:
     rules: dict[str, RuleFrame]
     compiler: Compiler
     issues: tuple[DataIssue, ...] = ()
+    #: rules that could not be evaluated (one row each, ``subject_id="*"``); the others ran
+    errors: tuple[SubjectError, ...] = ()
 
     def frame(self, rule_id: str) -> pl.DataFrame:
         """The result frame of one rule."""
@@ -249,11 +252,51 @@ def compute(policy: Policy, frames: Any, on: dt.date) -> BatchResult:
     tables = prepare(policy, frames)
     compiler = Compiler(policy, tables, on)
     rules = list(_rules_in_stratum_order(policy))
-    compiler.prefetch(rule_roots(rules))
+    try:
+        compiler.prefetch(rule_roots(rules))
+    except RULE_ERRORS:
+        pass  # an optimisation only: each rule that reads the failing aggregate reports it below
     results: dict[str, RuleFrame] = {}
+    errors: list[SubjectError] = []
     for rule in rules:
-        results[rule.id] = compile_rule(compiler, rule)
-    return BatchResult(policy, on, results, compiler, tables.issues)
+        try:
+            results[rule.id] = compile_rule(compiler, rule)
+        except RULE_ERRORS as exc:
+            errors.append(rule_error(compiler, rule, exc))
+    return BatchResult(policy, on, results, compiler, tables.issues, tuple(errors))
+
+
+#: what a rule's compilation or evaluation may raise; the rule becomes an error row and the run
+#: goes on (the reference and inference engines do the same per unit)
+RULE_ERRORS: tuple[type[Exception], ...] = (
+    FupinRulesError,
+    NotImplementedError,  # BatchUnsupportedError
+    pl.exceptions.PolarsError,
+    ArithmeticError,
+    ValueError,
+    KeyError,
+    TypeError,
+)
+
+
+def rule_error(compiler: Compiler, rule: Rule, exc: BaseException) -> SubjectError:
+    """The error row of a rule the batch engine could not evaluate (all its subjects)."""
+    kind = rule.entity
+    try:
+        n: int | None = compiler.frame(kind).filter(subject_mask(compiler, kind)).height
+    except RULE_ERRORS:
+        n = None
+    who = f"{n} {kind} subjects" if n is not None else f"the {kind} subjects"
+    from fupin_rules.engine.plan import OWNER
+
+    return SubjectError(
+        OWNER[kind],
+        kind,
+        "*",
+        f"rule {rule.id}: the batch engine could not evaluate it; its findings for {who} are "
+        f"missing (规则评估失败，该规则的结论缺失) — {type(exc).__name__}: {exc}",
+        rule.id,
+    )
 
 
 def rule_roots(rules: Iterable[Rule]) -> Iterator[tuple[str, Expr]]:
@@ -306,7 +349,8 @@ def evaluate_batch(
 
     pol = _load(policy)
     result = compute(pol, data, on)
-    findings, na = materialize_findings(result, materialize, keep_not_applicable)
+    errors = list(result.errors)
+    findings, na = materialize_findings(result, materialize, keep_not_applicable, errors)
     return Evaluation(
         policy_id=pol.id,
         policy_version=pol.version,
@@ -314,7 +358,7 @@ def evaluate_batch(
         on=on,
         engine="batch",
         findings=tuple(findings),
-        errors=(),
+        errors=tuple(errors),
         data_issues=result.issues,
         not_applicable_count=na,
     )

@@ -266,10 +266,15 @@ def _amount(n: int | None, d: int | None) -> Decimal | None:
 
 
 def materialize_findings(
-    result: Any, mode: str, keep_not_applicable: bool
+    result: Any, mode: str, keep_not_applicable: bool, errors: list[Any] | None = None
 ) -> tuple[list[Finding], int]:
     """Finding objects of a :class:`~fupin_rules.batch.engine.BatchResult`; and the number of
-    not-applicable findings."""
+    not-applicable findings.
+
+    ``errors``: if given, a rule whose findings cannot be built (an explanation the batch
+    engine cannot compile) adds an error row there and the other rules go on; otherwise the
+    error is raised.
+    """
     from fupin_rules.batch.explain_missing import MissingFinder
 
     c: Compiler = result.compiler
@@ -281,7 +286,9 @@ def materialize_findings(
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        na_total = _all_findings(c, result, mode, keep_not_applicable, missing_finder, findings)
+        na_total = _all_findings(
+            c, result, mode, keep_not_applicable, missing_finder, findings, errors
+        )
         findings.sort(key=Finding.sort_key)
     finally:
         if was_enabled:
@@ -296,7 +303,10 @@ def _all_findings(
     keep_not_applicable: bool,
     missing_finder: Any,
     findings: list[Finding],
+    errors: list[Any] | None,
 ) -> int:
+    from fupin_rules.batch.engine import RULE_ERRORS, rule_error
+
     na_total = 0
     for _rid, rf in result.rules.items():
         frame: pl.DataFrame = rf.frame
@@ -307,7 +317,14 @@ def _all_findings(
         wanted = ["fail", "unknown"] if mode == "non_pass" else ["pass", "fail", "unknown"]
         if keep_not_applicable:
             wanted.append("not_applicable")
-        findings.extend(_rule_findings(c, rf.rule, frame, wanted, rf.outputs, missing_finder))
+        try:
+            found = _rule_findings(c, rf.rule, frame, wanted, rf.outputs, missing_finder)
+        except RULE_ERRORS as exc:
+            if errors is None:
+                raise
+            errors.append(rule_error(c, rf.rule, exc))
+            continue
+        findings.extend(found)
     return na_total
 
 

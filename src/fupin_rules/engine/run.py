@@ -39,12 +39,18 @@ class ReferenceEngine:
 
 @attrs.frozen
 class SubjectError:
-    """A unit whose evaluation failed: its findings are missing, the run went on."""
+    """A unit whose evaluation failed: its findings are missing, the run went on.
+
+    The batch engine evaluates a rule for every subject of its kind at once: when one rule
+    fails there, ``rule_id`` names it and ``subject_id`` is ``"*"`` (every subject of
+    ``subject_kind`` lacks that rule's findings; their other findings are present).
+    """
 
     stratum: str
     subject_kind: str
     subject_id: str
     message: str
+    rule_id: str | None = None
 
 
 @attrs.frozen

@@ -6,7 +6,7 @@ import json
 from collections import Counter
 from typing import Any
 
-from fupin_rules.engine.run import Evaluation
+from fupin_rules.engine.run import Evaluation, SubjectError
 from fupin_rules.findings.model import Outcome
 from fupin_rules.findings.render import finding_to_json
 
@@ -67,14 +67,7 @@ def evaluation_to_json(ev: Evaluation, *, include_passing: bool = True) -> dict[
         "summary": summary(ev),
         "findings": [finding_to_json(f) for f in findings],
         "data_to_collect": unknown_fields(ev),
-        "unit_errors": [
-            {
-                "stratum": e.stratum,
-                "subject": f"{e.subject_kind}:{e.subject_id}",
-                "message": e.message,
-            }
-            for e in ev.errors
-        ],
+        "unit_errors": [_unit_error(e) for e in ev.errors],
         "rejected_rows": [
             {
                 "source": i.source,
@@ -114,3 +107,14 @@ def to_json_text(ev: Evaluation, *, include_passing: bool = True) -> str:
             parts.append(f"{_dump(key)}:{_dump(value)}{tail}")
     parts.append("}")
     return "\n".join(parts) + "\n"
+
+
+def _unit_error(e: SubjectError) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "stratum": e.stratum,
+        "subject": f"{e.subject_kind}:{e.subject_id}",
+        "message": e.message,
+    }
+    if e.rule_id is not None:
+        out["rule"] = e.rule_id
+    return out
