@@ -17,7 +17,7 @@ from pathlib import Path
 
 import fupin_rules as fr
 from fupin_rules.cli import sample_data_path
-from fupin_rules.reports.json_report import summary, to_json_text
+from fupin_rules.reports.json_report import summary, write_json_file
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
 
     args.out.mkdir(parents=True, exist_ok=True)
     written = [args.out / "report.json"]
-    written[0].write_text(to_json_text(run), encoding="utf-8")
+    write_json_file(run, written[0])  # streamed: a large county's report is never held twice
     if importlib.util.find_spec("fupin_rules.reports.excel"):
         from fupin_rules.reports.excel import write_problem_list
 

@@ -107,7 +107,7 @@ def check(
 ) -> None:
     """Run the whole dataset through a policy (回头看) and report the problems found."""
     from fupin_rules.api import load_data
-    from fupin_rules.reports.json_report import summary, to_json_text
+    from fupin_rules.reports.json_report import summary, write_json_file
 
     as_of = _date(on)
     path = data or sample_data_path()
@@ -123,7 +123,7 @@ def check(
         _fail(str(exc))
         return
     if out:
-        out.write_text(to_json_text(ev), encoding="utf-8")
+        write_json_file(ev, out)
     if excel:
         from fupin_rules.reports.excel import write_problem_list
 

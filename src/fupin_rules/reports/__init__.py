@@ -7,6 +7,8 @@ from fupin_rules.reports.json_report import (
     summary,
     to_json_text,
     unknown_fields,
+    write_json,
+    write_json_file,
 )
 
 __all__ = [
@@ -16,5 +18,7 @@ __all__ = [
     "to_json_text",
     "unknown_fields",
     "write_html_report",
+    "write_json",
+    "write_json_file",
     "write_problem_list",
 ]
