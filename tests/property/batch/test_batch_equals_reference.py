@@ -1,4 +1,9 @@
-"""The batch engine gives the reference engine's findings, finding by finding, on generated data."""
+"""The batch engine gives the reference and inference engines' findings, finding by finding.
+
+Generated consistent datasets (values at and around every threshold of the 2017 plan, unknowns,
+optional tables left out) are run through the batch engine and through the reference
+interpreter, and, where durable-rules imports, through the inference engine.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,7 @@ from hypothesis import strategies as st
 
 from fupin_rules.batch import evaluate_batch
 from fupin_rules.domain.dataset import Dataset
-from fupin_rules.engine.run import run_policy
+from fupin_rules.engine.run import UnitEngine, run_policy
 from fupin_rules.findings.model import Finding
 from fupin_rules.policy import Policy, load_policy
 from fupin_rules.testing import datasets
@@ -41,8 +46,16 @@ MINI_POLICY = _policy(MINI)
 COUNTY_POLICY = _policy(COUNTY)
 
 
-def assert_same_findings(policy: Policy, ds: Dataset, on: dt.date) -> None:
-    ref = run_policy(policy, ds, on)
+def _inference_available() -> bool:
+    from fupin_rules.engine.inference import durable_available
+
+    return durable_available()
+
+
+def assert_same_findings(
+    policy: Policy, ds: Dataset, on: dt.date, engine: UnitEngine | None = None
+) -> None:
+    ref = run_policy(policy, ds, on, engine=engine)
     got = evaluate_batch(policy, ds, on, materialize="all")
     assert not ref.errors
     expected: dict[tuple[str, str, str], Finding] = {
@@ -95,3 +108,28 @@ def test_county_2017_complete_data(ds: Dataset) -> None:
 def test_county_2017_mostly_unknown(ds: Dataset) -> None:
     assert COUNTY_POLICY is not None
     assert_same_findings(COUNTY_POLICY, ds, dt.date(2017, 12, 31))
+
+
+@pytest.mark.skipif(COUNTY_POLICY is None, reason="county_2017 policy does not load")
+@pytest.mark.skipif(not _inference_available(), reason="durable-rules does not import")
+@SETTINGS
+@given(
+    ds=datasets(max_villages=3, max_households=3, near_threshold=True, missing_rate=0.15),
+    on=DATES,
+)
+def test_county_2017_batch_equals_inference(ds: Dataset, on: dt.date) -> None:
+    from fupin_rules.engine.inference import InferenceEngine
+
+    assert COUNTY_POLICY is not None
+    assert_same_findings(COUNTY_POLICY, ds, on, engine=InferenceEngine())
+
+
+@pytest.mark.skipif(MINI_POLICY is None, reason="mini policy does not load")
+@pytest.mark.skipif(not _inference_available(), reason="durable-rules does not import")
+@SETTINGS
+@given(ds=datasets(max_villages=3, near_threshold=True, missing_rate=0.2), on=DATES)
+def test_mini_policy_batch_equals_inference(ds: Dataset, on: dt.date) -> None:
+    from fupin_rules.engine.inference import InferenceEngine
+
+    assert MINI_POLICY is not None
+    assert_same_findings(MINI_POLICY, ds, on, engine=InferenceEngine())
