@@ -16,7 +16,7 @@ typed column values (:mod:`fupin_rules.batch.values`) over the frame of the subj
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Container, Iterable
 from fractions import Fraction
 from typing import Any
 
@@ -438,7 +438,9 @@ class Compiler:
         self.reduce(owner, plan.child, plan.index, plan.comps, plan.aggs)
         return plan.build()
 
-    def prefetch(self, roots: Iterable[tuple[str, Expr]]) -> int:
+    def prefetch(
+        self, roots: Iterable[tuple[str, Expr]], owners: Container[str] | None = None
+    ) -> int:
         """Compute the aggregates reachable from ``roots`` with one reduction per collection.
 
         ``roots``: (entity kind, expression) pairs, e.g. every rule's expressions in its
@@ -450,7 +452,8 @@ class Compiler:
         aggregates are ready before the groups that read them. The values are the ones
         :meth:`_c_Aggregate` computes (they are put in its cache); a group that cannot be
         planned (an unsupported expression) is left to the normal path, which reports it
-        where it is used. Returns the number of aggregates computed.
+        where it is used. ``owners``: only the aggregates of these owner kinds (all if None).
+        Returns the number of aggregates computed.
         """
         from fupin_rules.engine.plan import OWNER, STRATA
 
@@ -482,6 +485,8 @@ class Compiler:
         done = 0
         order = sorted(groups, key=lambda k: (STRATA.index(OWNER[k[0]]), k))
         for owner, collection in order:
+            if owners is not None and owner not in owners:
+                continue
             nodes = [n for n in groups[(owner, collection)] if (owner, n) not in self._cache]
             if len(nodes) < 2:
                 continue

@@ -34,7 +34,14 @@ import attrs
 import polars as pl
 
 from fupin_rules.batch.compiler import Compiler
-from fupin_rules.batch.engine import BatchResult, RuleFrame, compile_rule, prepare
+from fupin_rules.batch.engine import (
+    RULE_ERRORS,
+    BatchResult,
+    RuleFrame,
+    compile_rule,
+    prepare,
+    rule_roots,
+)
 from fupin_rules.batch.frames import Tables
 from fupin_rules.domain.dataset import REFERENCES, TABLES, DataIssue
 from fupin_rules.engine.context import TABLE_KIND
@@ -64,6 +71,7 @@ __all__ = [
 #: ``findings``: also the materialised findings (an :class:`Evaluation`)
 Collect = Literal["summary", "frames", "findings"]
 _COUNTY_KINDS = frozenset(k for k, s in OWNER.items() if s == "county")
+_LOWER_KINDS = frozenset(k for k, s in OWNER.items() if s != "county")
 _COMBINE = {
     "sum": "sum",
     "count": "sum",
@@ -373,7 +381,14 @@ def evaluate_partition(
     tables = prepare(pol, raw)
     compiler = _PartitionCompiler(pol, tables, on)
     rules: dict[str, RuleFrame] = {}
-    for rule in _lower_rules(pol):
+    lower = _lower_rules(pol)
+    # the lower strata's aggregates reduced together, as batch.compute does; county-stratum
+    # aggregates stay one reduction each, in rule order, which the reduce matches by position
+    try:
+        compiler.prefetch(rule_roots(lower), owners=_LOWER_KINDS)
+    except RULE_ERRORS:
+        pass  # an optimisation only: the rule that reads the failing aggregate raises below
+    for rule in lower:
         compiler.current = rule
         rules[rule.id] = compile_rule(compiler, rule)
     compiler.current = None

@@ -132,3 +132,19 @@ def test_index_of_few_references_into_many_keys() -> None:
     assert got.to_list() == [999, None, 0, None, 999, 500]
     many = pl.Series("person_id", [f"P{i % 1000}" for i in range(3000)] + ["NOPE"])
     assert _index_of(keys, many).to_list() == [i % 1000 for i in range(3000)] + [None]
+
+
+def test_prefetch_only_the_owners_asked_for(county: Policy, sample: Dataset) -> None:
+    from fupin_rules.batch.engine import _rules_in_stratum_order, prepare, rule_roots
+
+    rules = list(_rules_in_stratum_order(county))
+    c = Compiler(county, prepare(county, sample), ON)
+    n_village = c.prefetch(rule_roots(rules), owners={"village"})
+    assert n_village > 0
+    kinds = {kind for kind, _ in c._cache}
+    # village groups, and what their values need on demand (household and person aggregates);
+    # nothing of the county
+    assert "village" in kinds and "county" not in kinds
+    n_rest = c.prefetch(rule_roots(rules))
+    assert n_rest > 0
+    assert "county" in {kind for kind, _ in c._cache}
