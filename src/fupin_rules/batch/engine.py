@@ -20,6 +20,12 @@ Design
 * **Unknown** is ``null``; Kleene logic is polars' own ``&``/``|``/``~`` on nullable Booleans.
   Aggregates over children with unknown parts are intervals ``(lo, hi, missing)`` compared as
   the interpreter compares them.
+* **Fused reductions.** Before the rules run, the aggregates they reach are reduced together
+  per owner kind and collection (:meth:`~fupin_rules.batch.compiler.Compiler.prefetch`): one
+  pass over the documents for all the archive rules' counts.
+* **Errors.** A rule that cannot be compiled, evaluated or explained becomes one
+  :class:`~fupin_rules.engine.run.SubjectError` row (``rule_id`` set, subject ``*``); the
+  other rules run as usual.
 
 Explanations
 ------------
@@ -52,7 +58,17 @@ from fupin_rules.errors import FupinRulesError
 from fupin_rules.expr.ir import Expr
 from fupin_rules.policy.model import Policy, Rule
 
-__all__ = ["BatchResult", "RuleFrame", "compute", "evaluate_batch", "prepare"]
+__all__ = [
+    "OUTCOME",
+    "RULE_ERRORS",
+    "BatchResult",
+    "RuleFrame",
+    "compute",
+    "evaluate_batch",
+    "prepare",
+    "rule_error",
+    "rule_roots",
+]
 
 Materialize = Literal["non_pass", "all", "none"]
 
