@@ -257,6 +257,48 @@ def _finish(ws: WriteOnlyWorksheet, ncols: int, nrows: int) -> None:
     ws.auto_filter.ref = f"A1:{get_column_letter(ncols)}{max(nrows, 1) + 1}"
 
 
+#: data rows per sheet: Excel's 1,048,576 rows less the header row
+MAX_DATA_ROWS = 1_048_575
+
+
+class _Rows:
+    """A sheet that continues on "<title> (2)", "<title> (3)", ... at Excel's row limit.
+
+    A province-sized county can have more problems of one level than a sheet holds; Excel
+    refuses a file with more rows, so the rows go on in the next sheet, header repeated.
+    """
+
+    def __init__(self, wb: Workbook, title: str, columns: Sequence[tuple[str, int]]) -> None:
+        self.wb = wb
+        self.title = title
+        self.columns = columns
+        self.sheets: list[WriteOnlyWorksheet] = []
+        self.n = 0  # data rows in the current sheet
+        self.total = 0
+        self._next()
+
+    def _next(self) -> None:
+        if self.sheets:
+            _finish(self.sheets[-1], len(self.columns), self.n)
+        k = len(self.sheets) + 1
+        title = self.title if k == 1 else f"{self.title} ({k})"
+        self.sheets.append(_sheet(self.wb, title, self.columns))
+        self.n = 0
+
+    def append(self, values: Iterable[Any]) -> None:
+        """Add one data row (sanitised as :func:`_row`)."""
+        if self.n >= MAX_DATA_ROWS:
+            self._next()
+        ws = self.sheets[-1]
+        ws.append(_row(ws, values))
+        self.n += 1
+        self.total += 1
+
+    def close(self) -> None:
+        """Set the last sheet's filter range."""
+        _finish(self.sheets[-1], len(self.columns), self.n)
+
+
 _FINDING_COLUMNS: list[tuple[str, int]] = [
     ("所属村", 10),
     ("村名称", 12),
@@ -541,7 +583,9 @@ def write_problem_list(ev: Evaluation, path: str | Path, *, dataset: Dataset | N
     field), 县级目标, 村, 户, 人 (problems and undecided findings of each level, with the
     Chinese explanation; 县级目标 also has target/actual/gap), 待补数据 (each missing field, its
     subject and the rules it blocks) and 数据错误 (rejected input rows and failed units).
-    Pass the ``dataset`` the evaluation ran on to add names and group by village.
+    A sheet with more rows than Excel allows (1,048,575 below the header) continues on
+    "户 (2)", "户 (3)", ... Pass the ``dataset`` the evaluation ran on to add names and group
+    by village.
     """
     subjects = SubjectDirectory.from_dataset(dataset)
     wb = Workbook(write_only=True)
@@ -559,72 +603,57 @@ def write_problem_list(ev: Evaluation, path: str | Path, *, dataset: Dataset | N
         by_level[level_of(f.subject_kind)].append(f)
     for level, (sheet_title, _) in LEVELS.items():
         columns = _COUNTY_COLUMNS if level == "county" else _FINDING_COLUMNS
-        ws = _sheet(wb, sheet_title, columns)
+        sheet = _Rows(wb, sheet_title, columns)
         rows = (_county_rows if level == "county" else _level_rows)(by_level[level], subjects)
-        n = 0
         for values in rows:
-            ws.append(_row(ws, values))
-            n += 1
-        _finish(ws, len(columns), n)
+            sheet.append(values)
+        sheet.close()
 
-    ws = _sheet(wb, "待补数据", _MISSING_COLUMNS)
-    missing = missing_data(ev)
-    for kind, sid, fld, label, fs in missing:
+    sheet = _Rows(wb, "待补数据", _MISSING_COLUMNS)
+    for kind, sid, fld, label, fs in missing_data(ev):
         vid = subjects.village(kind, sid)
-        ws.append(
-            _row(
-                ws,
-                [
-                    vid,
-                    subjects.name("village", vid) if vid else "",
-                    subjects.household(kind, sid),
-                    KIND_ZH.get(kind, kind),
-                    sid,
-                    subjects.name(kind, sid),
-                    fld,
-                    label,
-                    len(fs),
-                    _blocked(fs),
-                ],
-            )
+        sheet.append(
+            [
+                vid,
+                subjects.name("village", vid) if vid else "",
+                subjects.household(kind, sid),
+                KIND_ZH.get(kind, kind),
+                sid,
+                subjects.name(kind, sid),
+                fld,
+                label,
+                len(fs),
+                _blocked(fs),
+            ]
         )
-    _finish(ws, len(_MISSING_COLUMNS), len(missing))
+    sheet.close()
 
-    ws = _sheet(wb, "数据错误", _ERROR_COLUMNS)
-    n = 0
+    sheet = _Rows(wb, "数据错误", _ERROR_COLUMNS)
     for i in ev.data_issues:
-        n += 1
-        ws.append(
-            _row(
-                ws,
-                [
-                    "输入行被拒 rejected row",
-                    i.source,
-                    i.table,
-                    i.row,
-                    i.record_id or "",
-                    i.field or "",
-                    i.column or "",
-                    i.message,
-                ],
-            )
+        sheet.append(
+            [
+                "输入行被拒 rejected row",
+                i.source,
+                i.table,
+                i.row,
+                i.record_id or "",
+                i.field or "",
+                i.column or "",
+                i.message,
+            ]
         )
     for e in ev.errors:
-        n += 1
-        ws.append(
-            _row(
-                ws,
-                [
-                    "单元评估失败 failed unit",
-                    "",
-                    e.stratum,
-                    None,
-                    f"{KIND_ZH.get(e.subject_kind, e.subject_kind)} {e.subject_id}",
-                    "",
-                    "",
-                    e.message,
-                ],
-            )
+        sheet.append(
+            [
+                "单元评估失败 failed unit",
+                "",
+                e.stratum,
+                None,
+                f"{KIND_ZH.get(e.subject_kind, e.subject_kind)} {e.subject_id}",
+                "",
+                "",
+                e.message,
+            ]
         )
-    _finish(ws, len(_ERROR_COLUMNS), n)
+    sheet.close()
     wb.save(str(path))

@@ -156,3 +156,31 @@ def test_input_text_stays_text(
     cell = ws["H2"]
     assert cell.data_type == "s"
     assert cell.value == message.replace("\x07", "")
+
+
+def test_a_sheet_over_excels_row_limit_continues_on_the_next(
+    unknown_village: tuple[fr.Evaluation, fr.LoadResult],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from fupin_rules.reports import excel
+
+    ev, loaded = unknown_village
+    whole = tmp_path / "whole.xlsx"
+    write_problem_list(ev, whole, dataset=loaded.dataset)
+    rows = {s: _rows(whole, s) for s in SHEETS[1:]}
+    assert len(rows["村"]) + len(rows["户"]) + len(rows["人"]) >= 2
+    monkeypatch.setattr(excel, "MAX_DATA_ROWS", 1)  # stands for Excel's 1,048,575
+    split = tmp_path / "split.xlsx"
+    write_problem_list(ev, split, dataset=loaded.dataset)
+    names = openpyxl.load_workbook(split, read_only=True).sheetnames
+    assert len(names) > len(SHEETS)  # some sheet was continued
+    for title in SHEETS[1:]:
+        n = len(rows[title])
+        parts = [title] + [f"{title} ({k})" for k in range(2, n + 1)]
+        assert [s for s in names if s == title or s.startswith(f"{title} (")] == parts, title
+        # every row kept, in order, one per sheet, each sheet with its own header
+        assert [r for p in parts for r in _rows(split, p)] == rows[title], title
+        assert all(len(_rows(split, p)) == 1 for p in parts[: n or 1]) or n == 0
+    # the continuation sheets follow their first sheet
+    assert names.index("数据错误") > names.index("待补数据")
