@@ -13,7 +13,6 @@ parameter sites.
 from __future__ import annotations
 
 import datetime as dt
-import gc
 from collections.abc import Iterable
 from decimal import Decimal
 from fractions import Fraction
@@ -22,6 +21,7 @@ from typing import Any
 import attrs
 import polars as pl
 
+from fupin_rules._gc import gc_paused
 from fupin_rules.batch.compiler import Compiler, ItemList
 from fupin_rules.batch.frames import KEY
 from fupin_rules.batch.values import BoolV, ConstList, DateV, ListV, NumV, StrV, Value
@@ -282,17 +282,12 @@ def materialize_findings(
     na_total = 0
     missing_finder = MissingFinder(c)
     # hundreds of thousands of small acyclic objects: the cyclic collector's passes over them
-    # were a large share of the time (measured); it is switched back on before returning
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
+    # were a large share of the time (measured)
+    with gc_paused():
         na_total = _all_findings(
             c, result, mode, keep_not_applicable, missing_finder, findings, errors
         )
         findings.sort(key=Finding.sort_key)
-    finally:
-        if was_enabled:
-            gc.enable()
     return findings, na_total
 
 

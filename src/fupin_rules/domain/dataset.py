@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 import attrs
 from pydantic import ValidationError
 
+from fupin_rules._gc import gc_paused
 from fupin_rules.domain.models import (
     ArchiveDocument,
     County,
@@ -218,6 +219,7 @@ def _validate_rows(
     return records, issues, n
 
 
+@gc_paused()
 def load_dataset(data: Mapping[str, Any], *, source: str = "<memory>") -> LoadResult:
     """Validate a dataset given as a dict of tables (lists of dicts); never raises for bad rows.
 

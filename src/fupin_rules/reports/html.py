@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from fupin_rules import __version__
+from fupin_rules._gc import gc_paused
 from fupin_rules.domain.dataset import Dataset
 from fupin_rules.engine.run import Evaluation
 from fupin_rules.findings.model import Finding, Outcome, format_value
@@ -454,6 +455,7 @@ def render_html(
     return _render(ev, SubjectDirectory.from_dataset(dataset), max_rows)
 
 
+@gc_paused()
 def _render(ev: Evaluation, subjects: SubjectDirectory, max_rows: int) -> str:
     listed = order_findings(
         (f for f in report_findings(ev) if f.verdict is not Outcome.PASS),  # passing targets: chart

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import gc
 import io
 import json
 import os
 from collections import Counter
 from typing import Any, TextIO
 
+from fupin_rules._gc import gc_paused
 from fupin_rules.domain.dataset import DataIssue
 from fupin_rules.engine.run import Evaluation, SubjectError
 from fupin_rules.findings.model import Outcome
@@ -119,9 +119,7 @@ def write_json(ev: Evaluation, out: TextIO, *, include_passing: bool = True) -> 
     collector is paused while writing (the finding dicts are acyclic; its passes over the
     findings were about half of the time, measured) and switched back on afterwards.
     """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with gc_paused():
         sections = _sections(ev, include_passing)
         out.write("{\n")
         for k, (key, value, is_list) in enumerate(sections):
@@ -136,9 +134,6 @@ def write_json(ev: Evaluation, out: TextIO, *, include_passing: bool = True) -> 
                 out.write(f",\n{_dump(item)}")
             out.write(f"\n]{tail}\n")
         out.write("}\n")
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def write_json_file(ev: Evaluation, path: str | os.PathLike[str], **kw: Any) -> None:

@@ -1,0 +1,51 @@
+"""gc_paused: the cyclic collector is off inside, and the caller's setting comes back after."""
+
+from __future__ import annotations
+
+import gc
+
+import pytest
+
+from fupin_rules._gc import gc_paused
+
+
+def test_paused_inside_and_restored_after() -> None:
+    assert gc.isenabled()
+    with gc_paused():
+        assert not gc.isenabled()
+        with gc_paused():  # nested: the inner block leaves it off
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    assert gc.isenabled()
+
+
+def test_restored_after_an_exception_and_left_off_if_it_was_off() -> None:
+    with pytest.raises(ValueError), gc_paused():
+        raise ValueError("boom")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with gc_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_as_a_decorator_each_call_pauses() -> None:
+    @gc_paused()
+    def state() -> bool:
+        return gc.isenabled()
+
+    assert state() is False
+    assert state() is False
+    assert gc.isenabled()
+
+
+def test_loading_leaves_the_collector_on() -> None:
+    import fupin_rules as fr
+    from fupin_rules.cli import sample_data_path
+
+    loaded = fr.load_data(sample_data_path())
+    assert gc.isenabled()
+    assert len(loaded.dataset.households) > 0
