@@ -29,6 +29,7 @@ evaluated without it; a path that is not a ledger raises :class:`LedgerError`.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 import os
@@ -42,6 +43,7 @@ from typing import Any, Literal
 import attrs
 from pydantic import ValidationError
 
+from fupin_rules._gc import gc_paused
 from fupin_rules.domain.dataset import DataIssue, LoadResult, load_dataset
 from fupin_rules.errors import DataError, FupinRulesError
 from fupin_rules.io.cells import CellError, is_empty, parse_cell
@@ -97,6 +99,7 @@ def detect_format(path: str | os.PathLike[str]) -> LedgerFormat:
     raise LedgerError(f"{p}: unknown ledger format {suffix!r}; expected .json, .xlsx or a folder")
 
 
+@gc_paused()
 def read_ledger(path: str | os.PathLike[str], *, format: LedgerFormat | None = None) -> LoadResult:
     """Read and validate a ledger; bad cells and rows become issues, the run goes on.
 
@@ -333,6 +336,8 @@ def _convert(sheet: _Sheet) -> _Converted:
     cls = RECORD_CLASSES[sheet.table]
     key_index = next((i for i, s in by_index.items() if s.name == cls.key_field), None)
     flagged_unnamed: set[int] = set()
+    # a column repeats few distinct values (codes, 是/否, dates): each is parsed once per column
+    caches: dict[int, dict[tuple[type, object], object]] = {i: {} for i in by_index}
     for number, row in sheet.rows:
         record: dict[str, Any] = {}
         problems: list[DataIssue] = []
@@ -357,7 +362,7 @@ def _convert(sheet: _Sheet) -> _Converted:
                     )
                 continue
             try:
-                parsed = parse_cell(spec, value)
+                parsed = _parse_cached(caches[i], spec, value)
             except CellError as exc:
                 cell = f"cell {_letter(i)}{number}: " if sheet.excel else ""
                 problems.append(
@@ -383,6 +388,43 @@ def _convert(sheet: _Sheet) -> _Converted:
         out.records.append(record)
         out.row_numbers.append(number)
     return out
+
+
+def _cell_key(value: object) -> tuple[type, object] | None:
+    """A cache key that tells apart values that compare equal but read differently.
+
+    ``True == 1 == 1.0`` and ``Decimal("1.5") == Decimal("1.50")``: the key holds the type and,
+    except for text and integers, the exact ``repr``. None for values that are not cached
+    (lists).
+    """
+    t = type(value)
+    if t is str or t is int or t is bool:
+        return (t, value)
+    if t is float or t is Decimal or t is dt.date or t is dt.datetime:
+        return (t, repr(value))
+    return None
+
+
+def _parse_cached(
+    cache: dict[tuple[type, object], object], spec: FieldSpec, value: object
+) -> object:
+    """:func:`parse_cell` with a per-column cache of results and errors (values are immutable)."""
+    key = _cell_key(value)
+    if key is None:
+        return parse_cell(spec, value)
+    found = cache.get(key, _MISSING)
+    if found is _MISSING:
+        try:
+            found = parse_cell(spec, value)
+        except CellError as exc:
+            found = exc
+        cache[key] = found
+    if isinstance(found, CellError):
+        raise CellError(*found.args)
+    return found
+
+
+_MISSING = object()
 
 
 def _other_problems(
