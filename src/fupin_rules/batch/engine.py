@@ -318,14 +318,8 @@ def rule_error(compiler: Compiler, rule: Rule, exc: BaseException) -> SubjectErr
 def rule_roots(rules: Iterable[Rule]) -> Iterator[tuple[str, Expr]]:
     """(kind, expression) of everything :func:`compile_rule` compiles for these rules."""
     for rule in rules:
-        exprs = [rule.applies_if] if rule.applies_if is not None else []
-        exprs += list(rule.conditions)
-        for c in exprs:
-            yield rule.entity, c.expr
-        if rule.amount is not None:
-            yield rule.entity, rule.amount.expr
-        for out in rule.outputs:
-            yield rule.entity, out.expr
+        for _, e in rule.expressions():
+            yield rule.entity, e
 
 
 _ORDER = {"person": 0, "household": 0, "loan": 0, "payment": 0, "procedure_step": 0}

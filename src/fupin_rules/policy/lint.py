@@ -15,14 +15,8 @@ def expressions(policy: Policy) -> Iterator[tuple[str, Expr]]:
     for v in policy.variables:
         yield f"variable {v.qualified_name}", v.expr
     for r in policy.rules:
-        if r.applies_if is not None:
-            yield f"rule {r.id} applies_if", r.applies_if.expr
-        for c in r.conditions:
-            yield f"rule {r.id} condition {c.id}", c.expr
-        if r.amount is not None:
-            yield f"rule {r.id} amount", r.amount.expr
-        for o in r.outputs:
-            yield f"rule {r.id} output {o.id}", o.expr
+        for where, e in r.expressions():
+            yield f"rule {r.id} {where}", e
 
 
 def unused(policy: Policy) -> list[str]:

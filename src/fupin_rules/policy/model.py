@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from fractions import Fraction
 from typing import Any, Literal
 
@@ -186,6 +186,18 @@ class Rule:
     amount: Condition | None = None  # the expression and its source text
     outputs: tuple[Condition, ...] = ()
     origin: str = ""
+
+    def expressions(self) -> Iterator[tuple[str, Expr]]:
+        """Every expression of the rule in evaluation order, with where it is in the rule:
+        ``applies_if``, ``condition <id>``, ``amount``, ``output <id>``."""
+        if self.applies_if is not None:
+            yield "applies_if", self.applies_if.expr
+        for c in self.conditions:
+            yield f"condition {c.id}", c.expr
+        if self.amount is not None:
+            yield "amount", self.amount.expr
+        for o in self.outputs:
+            yield f"output {o.id}", o.expr
 
 
 @attrs.frozen

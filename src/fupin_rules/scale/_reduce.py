@@ -259,13 +259,7 @@ def _county_stratum(compiler: Compiler, policy: Policy, *, explained: bool) -> d
         for rule in policy.rules:
             if not _is_county(rule):
                 continue
-            exprs = [c.expr for c in rule.conditions]
-            if rule.applies_if is not None:
-                exprs.insert(0, rule.applies_if.expr)
-            if rule.amount is not None:
-                exprs.append(rule.amount.expr)
-            exprs.extend(o.expr for o in rule.outputs)
-            for e in exprs:
+            for _, e in rule.expressions():
                 sites(compiler, e, rule.entity, pl.lit(True))
         for var in policy.variables:
             if var.entity in _COUNTY_KINDS:

@@ -225,3 +225,14 @@ def test_did_you_mean_skips_uncitable_clauses(broken: Path) -> None:
     )
     (problem,) = [p for p in _problems(broken) if "'三(3)'" in p]
     assert "三(五)" not in problem
+
+
+def test_rule_expressions_in_evaluation_order(mini_policy) -> None:  # type: ignore[no-untyped-def]
+    rule = mini_policy.rule("person.rain_and_dew.grant")
+    where = [w for w, _ in rule.expressions()]
+    assert where == ["applies_if", "condition poor_household", "amount"]
+    assert [e for _, e in rule.expressions()] == [
+        rule.applies_if.expr,
+        rule.conditions[0].expr,
+        rule.amount.expr,
+    ]
