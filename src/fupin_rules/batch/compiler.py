@@ -45,6 +45,7 @@ from fupin_rules.batch.values import (
     rat_eq,
 )
 from fupin_rules.domain.schema import LINKS
+from fupin_rules.errors import FupinRulesError
 from fupin_rules.expr import BOOL, DATE, NUMBER, ListType, Type
 from fupin_rules.expr.ir import (
     Aggregate,
@@ -67,11 +68,25 @@ from fupin_rules.expr.ir import (
 from fupin_rules.expr.values import UNKNOWN, to_value
 from fupin_rules.policy.model import Policy, ResolvedParameter, Variable
 
-__all__ = ["BatchUnsupportedError", "Compiler", "ItemList"]
+__all__ = ["RULE_ERRORS", "BatchUnsupportedError", "Compiler", "ItemList"]
 
 
 class BatchUnsupportedError(NotImplementedError):
     """An expression the batch compiler cannot evaluate exactly (use the reference engine)."""
+
+
+#: what compiling or evaluating a rule's expressions may raise; the batch engine turns each into
+#: an error row of that rule and goes on (the reference and inference engines do the same per
+#: unit)
+RULE_ERRORS: tuple[type[Exception], ...] = (
+    FupinRulesError,
+    NotImplementedError,  # BatchUnsupportedError
+    pl.exceptions.PolarsError,
+    ArithmeticError,
+    ValueError,
+    KeyError,
+    TypeError,
+)
 
 
 @attrs.frozen
@@ -450,13 +465,36 @@ class Compiler:
         reduction per aggregate (the 14 ``count(documents, ...)`` of the archive rules were 14
         passes). Owners are done in stratum order (household, village, county), so nested
         aggregates are ready before the groups that read them. The values are the ones
-        :meth:`_c_Aggregate` computes (they are put in its cache); a group that cannot be
-        planned (an unsupported expression) is left to the normal path, which reports it
-        where it is used. ``owners``: only the aggregates of these owner kinds (all if None).
-        Returns the number of aggregates computed.
+        :meth:`_c_Aggregate` computes (they are put in its cache). It is an optimisation
+        only: a group that fails (one of :data:`RULE_ERRORS`, e.g. an unsupported expression)
+        is left to the normal path, which reports it for the rules that use it. ``owners``:
+        only the aggregates of these owner kinds (all if None). Returns the number of
+        aggregates computed.
         """
         from fupin_rules.engine.plan import OWNER, STRATA
 
+        try:
+            groups = self._aggregate_groups(roots)
+        except RULE_ERRORS:
+            return 0
+        done = 0
+        order = sorted(groups, key=lambda k: (STRATA.index(OWNER[k[0]]), k))
+        for owner, collection in order:
+            if owners is not None and owner not in owners:
+                continue
+            nodes = [n for n in groups[(owner, collection)] if (owner, n) not in self._cache]
+            if len(nodes) < 2:
+                continue
+            try:
+                done += self._reduce_together(owner, nodes)
+            except RULE_ERRORS:
+                continue
+        return done
+
+    def _aggregate_groups(
+        self, roots: Iterable[tuple[str, Expr]]
+    ) -> dict[tuple[str, str], list[Aggregate]]:
+        """The local aggregates reachable from ``roots``, by (owner kind, collection)."""
         groups: dict[tuple[str, str], list[Aggregate]] = {}
         seen: set[tuple[str, Expr]] = set()
         stack = list(roots)
@@ -482,29 +520,20 @@ class Compiler:
                     stack.append((target, var.expr))
                 continue
             stack.extend((kind, e) for e in children(expr))
-        done = 0
-        order = sorted(groups, key=lambda k: (STRATA.index(OWNER[k[0]]), k))
-        for owner, collection in order:
-            if owners is not None and owner not in owners:
-                continue
-            nodes = [n for n in groups[(owner, collection)] if (owner, n) not in self._cache]
-            if len(nodes) < 2:
-                continue
-            try:
-                plans = [(n, self._aggregate_plan(n, owner)) for n in nodes]
-            except BatchUnsupportedError:
-                continue
-            todo = [(n, p) for n, p in plans if isinstance(p, _AggregatePlan)]
-            if todo:
-                first = todo[0][1]
-                comps = {k: v for _, p in todo for k, v in p.comps.items()}
-                aggs = {k: v for _, p in todo for k, v in p.aggs.items()}
-                self.reduce(owner, first.child, first.index, comps, aggs)
-            for n, p in plans:
-                value = p.build() if isinstance(p, _AggregatePlan) else p
-                self._cache[(owner, n)] = self.materialize(owner, value)
-                done += 1
-        return done
+        return groups
+
+    def _reduce_together(self, owner: str, nodes: list[Aggregate]) -> int:
+        """Plan the aggregates, reduce all their parts in one reduction, cache their values."""
+        plans = [(n, self._aggregate_plan(n, owner)) for n in nodes]
+        todo = [p for _, p in plans if isinstance(p, _AggregatePlan)]
+        if todo:
+            comps = {k: v for p in todo for k, v in p.comps.items()}
+            aggs = {k: v for p in todo for k, v in p.aggs.items()}
+            self.reduce(owner, todo[0].child, todo[0].index, comps, aggs)
+        for n, p in plans:
+            value = p.build() if isinstance(p, _AggregatePlan) else p
+            self._cache[(owner, n)] = self.materialize(owner, value)
+        return len(plans)
 
     def _kind_of(self, kind: str, links: tuple[str, ...]) -> str:
         for link in links:

@@ -49,12 +49,11 @@ from typing import Any, Literal
 import attrs
 import polars as pl
 
-from fupin_rules.batch.compiler import Compiler
+from fupin_rules.batch.compiler import RULE_ERRORS, Compiler
 from fupin_rules.batch.frames import KEY, Tables, tables_from_dataset, tables_from_frames
 from fupin_rules.batch.values import ConstList, NumV, Value, kleene_all
 from fupin_rules.domain.dataset import DataIssue, Dataset, LoadResult
 from fupin_rules.engine.run import Evaluation, SubjectError
-from fupin_rules.errors import FupinRulesError
 from fupin_rules.expr.ir import Expr
 from fupin_rules.policy.model import Policy, Rule
 
@@ -268,10 +267,7 @@ def compute(policy: Policy, frames: Any, on: dt.date) -> BatchResult:
     tables = prepare(policy, frames)
     compiler = Compiler(policy, tables, on)
     rules = list(_rules_in_stratum_order(policy))
-    try:
-        compiler.prefetch(rule_roots(rules))
-    except RULE_ERRORS:
-        pass  # an optimisation only: each rule that reads the failing aggregate reports it below
+    compiler.prefetch(rule_roots(rules))
     results: dict[str, RuleFrame] = {}
     errors: list[SubjectError] = []
     for rule in rules:
@@ -280,19 +276,6 @@ def compute(policy: Policy, frames: Any, on: dt.date) -> BatchResult:
         except RULE_ERRORS as exc:
             errors.append(rule_error(compiler, rule, exc))
     return BatchResult(policy, on, results, compiler, tables.issues, tuple(errors))
-
-
-#: what a rule's compilation or evaluation may raise; the rule becomes an error row and the run
-#: goes on (the reference and inference engines do the same per unit)
-RULE_ERRORS: tuple[type[Exception], ...] = (
-    FupinRulesError,
-    NotImplementedError,  # BatchUnsupportedError
-    pl.exceptions.PolarsError,
-    ArithmeticError,
-    ValueError,
-    KeyError,
-    TypeError,
-)
 
 
 def rule_error(compiler: Compiler, rule: Rule, exc: BaseException) -> SubjectError:

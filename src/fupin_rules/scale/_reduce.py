@@ -35,7 +35,6 @@ import polars as pl
 
 from fupin_rules.batch.compiler import Compiler
 from fupin_rules.batch.engine import (
-    RULE_ERRORS,
     BatchResult,
     RuleFrame,
     compile_rule,
@@ -378,10 +377,7 @@ def evaluate_partition(
     lower = _lower_rules(pol)
     # the lower strata's aggregates reduced together, as batch.compute does; county-stratum
     # aggregates stay one reduction each, in rule order, which the reduce matches by position
-    try:
-        compiler.prefetch(rule_roots(lower), owners=_LOWER_KINDS)
-    except RULE_ERRORS:
-        pass  # an optimisation only: the rule that reads the failing aggregate raises below
+    compiler.prefetch(rule_roots(lower), owners=_LOWER_KINDS)
     for rule in lower:
         compiler.current = rule
         rules[rule.id] = compile_rule(compiler, rule)
