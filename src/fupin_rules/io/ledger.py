@@ -35,7 +35,7 @@ import json
 import os
 import re
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
@@ -195,15 +195,23 @@ def _decode(data: bytes) -> str:
         return data.decode("gb18030")  # Excel's "CSV" on a Chinese Windows
 
 
-def _csv_sheets(folder: Path) -> tuple[list[_Sheet], list[DataIssue]]:
-    sheets: list[_Sheet] = []
-    issues: list[DataIssue] = []
-    for file in sorted(folder.glob("*.csv")):
+def _table_files(
+    folder: Path, suffix: str, issues: list[DataIssue]
+) -> Iterator[tuple[Path, str, str]]:
+    """(file, display name, table) of a folder's ``*.suffix`` files; unknown names are issues."""
+    for file in sorted(folder.glob(f"*.{suffix}")):
         source = _display(file)
         table, hint = resolve_table(file.stem)
         if table is None:
             issues.append(_unknown_table(source, file.stem, hint))
             continue
+        yield file, source, table
+
+
+def _csv_sheets(folder: Path) -> tuple[list[_Sheet], list[DataIssue]]:
+    sheets: list[_Sheet] = []
+    issues: list[DataIssue] = []
+    for file, source, table in _table_files(folder, "csv", issues):
         try:
             text = _decode(file.read_bytes())
         except UnicodeDecodeError as exc:
@@ -227,12 +235,7 @@ def _parquet_sheets(folder: Path) -> tuple[list[_Sheet], list[DataIssue]]:
 
     sheets: list[_Sheet] = []
     issues: list[DataIssue] = []
-    for file in sorted(folder.glob("*.parquet")):
-        source = _display(file)
-        table, hint = resolve_table(file.stem)
-        if table is None:
-            issues.append(_unknown_table(source, file.stem, hint))
-            continue
+    for file, source, table in _table_files(folder, "parquet", issues):
         try:
             columns = pq.read_table(file).to_pydict()
         except Exception as exc:  # pyarrow raises ArrowInvalid, OSError, UnicodeDecodeError, ...
