@@ -93,3 +93,38 @@ def test_a_project_tying_two_villages_is_refused(tmp_path: Path) -> None:
 def test_a_folder_without_manifest_is_a_clear_error(county_policy, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(PartitionError, match="no manifest; write the dataset with"):
         run_partitioned(county_policy, tmp_path, ON)
+
+
+def test_a_household_rule_reading_a_county_total_is_refused(tmp_path: Path) -> None:
+    import shutil
+
+    from fupin_rules.policy import load_policy
+
+    root = Path(__file__).resolve().parents[2]
+    shutil.copytree(root / "tests/data/mini_policy", tmp_path / "base")
+    (tmp_path / "child" / "rules").mkdir(parents=True)
+    (tmp_path / "child" / "policy.yaml").write_text(
+        "id: mini_county_total\nversion: 0.1.0\ntitle: {zh: 测试, en: test}\n"
+        "extends: ../base\nclauses: []\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "child" / "rules" / "r.yaml").write_text(
+        "rules:\n"
+        "  - id: household.test.county_total\n"
+        "    clause: 三(三)\n"
+        "    title: {zh: 测试, en: test}\n"
+        "    entity: household\n"
+        "    kind: compliance\n"
+        "    status: assumed\n"
+        "    note: reads a total over every village of the county\n"
+        "    conditions:\n"
+        "      - id: villages\n"
+        "        title: {zh: 村数, en: villages}\n"
+        "        expr: count(village.county.villages) >= 1\n",
+        encoding="utf-8",
+    )
+    policy = load_policy(tmp_path / "child")
+    folder = tmp_path / "parts"
+    write_partitioned(generate_county(300, 3, villages=3), folder, partitions=2)
+    with pytest.raises(PartitionError, match=r"household\.test\.county_total .* spans villages"):
+        run_partitioned(policy, folder, ON)

@@ -121,13 +121,16 @@ def _tags(aggs: Mapping[str, Any]) -> tuple[str, ...]:
     return tuple(name.split(".", 1)[1] for name in aggs)
 
 
-class _PartitionCompiler(Compiler):
-    """Records the parts of county-stratum aggregates; refuses them in lower strata."""
+class _CountyStratumCompiler(Compiler):
+    """Aggregates of lower strata as usual; county-stratum ones from :meth:`_county_parts`.
+
+    The parts come back grouped by owner row (``_o``) and are spread over the owner frame, owners
+    without children getting each part's default, as :meth:`Compiler.reduce` does.
+    """
 
     def __init__(self, policy: Policy, tables: Tables, on: dt.date) -> None:
         super().__init__(policy, tables, on)
-        self.partials: list[Partial] = []
-        self.current: Rule | None = None
+        #: set once the county stratum is prepared: a later county aggregate is an error
         self.sealed = False
 
     def reduce(
@@ -143,6 +146,49 @@ class _PartitionCompiler(Compiler):
             return
         if self.sealed:
             raise PartitionError(_SEALED.format(owner=owner, child=child))
+        grouped = self._county_parts(owner, child, index, comps, aggs)
+        n_owner = self.frame(owner).height
+        full = pl.DataFrame({"_o": pl.Series(range(n_owner), dtype=pl.UInt32)}).join(
+            grouped.with_columns(pl.col("_o").cast(pl.UInt32)),
+            on="_o",
+            how="left",
+            maintain_order="left",
+        )
+        cols: dict[str, pl.Expr | pl.Series] = {}
+        for name, (_, default) in aggs.items():
+            s = full[name]
+            cols[name] = s.fill_null(default) if default is not None else s
+        self.add_columns(owner, cols)
+
+    def _county_parts(
+        self,
+        owner: str,
+        child: str,
+        index: str,
+        comps: dict[str, pl.Expr],
+        aggs: dict[str, tuple[pl.Expr, object]],
+    ) -> pl.DataFrame:
+        """The parts of one county-stratum aggregate by owner row: ``_o`` and one column per
+        name of ``aggs``."""
+        raise NotImplementedError
+
+
+class _PartitionCompiler(_CountyStratumCompiler):
+    """Records the parts of county-stratum aggregates; refuses them in lower strata."""
+
+    def __init__(self, policy: Policy, tables: Tables, on: dt.date) -> None:
+        super().__init__(policy, tables, on)
+        self.partials: list[Partial] = []
+        self.current: Rule | None = None
+
+    def _county_parts(
+        self,
+        owner: str,
+        child: str,
+        index: str,
+        comps: dict[str, pl.Expr],
+        aggs: dict[str, tuple[pl.Expr, object]],
+    ) -> pl.DataFrame:
         rule = self.current
         if rule is not None and rule.entity not in _COUNTY_KINDS:
             raise PartitionError(
@@ -170,18 +216,10 @@ class _PartitionCompiler(Compiler):
             )
         )
         # local values, so the compile goes on; county-stratum frames are the reduce's job
-        n_owner = self.frame(owner).height
-        full = pl.DataFrame({"_o": pl.Series(range(n_owner), dtype=pl.UInt32)}).join(
-            grouped, on="_o", how="left", maintain_order="left"
-        )
-        cols: dict[str, pl.Expr | pl.Series] = {}
-        for name, (_, default) in aggs.items():
-            s = full[name]
-            cols[name] = s.fill_null(default) if default is not None else s
-        self.add_columns(owner, cols)
+        return grouped
 
 
-class _ReduceCompiler(Compiler):
+class _ReduceCompiler(_CountyStratumCompiler):
     """Evaluates the county stratum with the combined parts in place of the children."""
 
     def __init__(
@@ -190,21 +228,15 @@ class _ReduceCompiler(Compiler):
         super().__init__(policy, tables, on)
         self.partials = list(partials)
         self.next = 0
-        self.sealed = False
 
-    def reduce(
+    def _county_parts(
         self,
         owner: str,
         child: str,
         index: str,
         comps: dict[str, pl.Expr],
         aggs: dict[str, tuple[pl.Expr, object]],
-    ) -> None:
-        if owner not in _COUNTY_KINDS:
-            super().reduce(owner, child, index, comps, aggs)
-            return
-        if self.sealed:
-            raise PartitionError(_SEALED.format(owner=owner, child=child))
+    ) -> pl.DataFrame:
         if self.next >= len(self.partials):
             raise PartitionError(
                 f"the reduce needs an aggregate of {owner} over {child}s that no partition "
@@ -218,20 +250,7 @@ class _ReduceCompiler(Compiler):
                 f"aggregate {self.next} of the county stratum: partitions computed {p.owner} over "
                 f"{p.child}s {p.tags}, the reduce needs {owner} over {child}s {tags}"
             )
-        n_owner = self.frame(owner).height
-        full = pl.DataFrame({"_o": pl.Series(range(n_owner), dtype=pl.UInt32)}).join(
-            p.grouped.with_columns(pl.col("_o").cast(pl.UInt32)),
-            on="_o",
-            how="left",
-            maintain_order="left",
-        )
-        cols: dict[str, pl.Expr | pl.Series] = {}
-        for (name, (_, default)), tag in zip(aggs.items(), tags, strict=True):
-            s = full[tag].alias(name)
-            if default is not None:
-                s = s.fill_null(default)
-            cols[name] = s
-        self.add_columns(owner, cols)
+        return p.grouped.rename(dict(zip(tags, aggs, strict=True)))
 
 
 _SEALED = (
