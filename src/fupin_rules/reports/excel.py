@@ -181,6 +181,19 @@ class SubjectDirectory:
         """The id of the household the subject belongs to, or ``""``."""
         return self.households.get((kind, subject_id), "")
 
+    def where(self, kind: str, subject_id: str) -> list[str]:
+        """The leading cells of a row about a subject: 所属村, 村名称, 所属户, 对象类型,
+        对象编码, 名称."""
+        vid = self.village(kind, subject_id)
+        return [
+            vid,
+            self.name("village", vid) if vid else "",
+            self.household(kind, subject_id),
+            KIND_ZH.get(kind, kind),
+            subject_id,
+            self.name(kind, subject_id),
+        ]
+
 
 def report_findings(ev: Evaluation) -> list[Finding]:
     """The findings a problem list shows: problems (不符合) and undecided ones (无法判定).
@@ -370,15 +383,8 @@ def order_findings(findings: Iterable[Finding], subjects: SubjectDirectory) -> l
 
 def _level_rows(findings: Sequence[Finding], subjects: SubjectDirectory) -> Iterator[list[Any]]:
     for f in order_findings(findings, subjects):
-        k, sid = f.subject_kind, f.subject_id
-        vid = subjects.village(k, sid)
         yield [
-            vid,
-            subjects.name("village", vid) if vid else "",
-            subjects.household(k, sid),
-            KIND_ZH.get(k, k),
-            sid,
-            subjects.name(k, sid),
+            *subjects.where(f.subject_kind, f.subject_id),
             f.rule_id,
             f.title_zh,
             f.clause,
@@ -611,15 +617,9 @@ def write_problem_list(ev: Evaluation, path: str | Path, *, dataset: Dataset | N
 
     sheet = _Rows(wb, "待补数据", _MISSING_COLUMNS)
     for kind, sid, fld, label, fs in missing_data(ev):
-        vid = subjects.village(kind, sid)
         sheet.append(
             [
-                vid,
-                subjects.name("village", vid) if vid else "",
-                subjects.household(kind, sid),
-                KIND_ZH.get(kind, kind),
-                sid,
-                subjects.name(kind, sid),
+                *subjects.where(kind, sid),
                 fld,
                 label,
                 len(fs),
