@@ -134,3 +134,23 @@ def test_persons_target_at_scale(policy, persons, verdict):
     ev = run_policy(policy, loaded.dataset, dt.date(2017, 12, 31), strata=("county",))
     finding = next(f for f in ev.findings if f.rule_id == "county.target.persons_exited")
     assert finding.verdict.value == verdict
+
+
+def test_version_1_0_0_stays_loadable_side_by_side(policy):
+    """``county_2017@1.0.0`` loads the frozen copy in releases/1.0.0/, whatever the current version is."""
+    old = load_policy("county_2017@1.0.0")
+    assert old.version == "1.0.0" and old.id == "county_2017"
+    assert (policy_path().parent / "releases" / "1.0.0" / "policy.yaml").is_file()
+    results = run_cases(old)
+    assert results and all(r.passed for r in results), [
+        (r.case_id, r.failures) for r in results if not r.passed
+    ]
+    current = load_policy(f"county_2017@{policy.version}")
+    assert current.ref == policy.ref
+
+
+def test_unknown_version_names_the_kept_ones():
+    from fupin_rules.errors import PolicyNotFoundError
+
+    with pytest.raises(PolicyNotFoundError, match=r"0\.9\.0.*frozen earlier versions: 1\.0\.0"):
+        load_policy("county_2017@0.9.0")

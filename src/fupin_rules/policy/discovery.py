@@ -11,9 +11,11 @@ from fupin_rules.errors import PolicyNotFoundError
 from fupin_rules.policy.loader import content_hash, load_policy_dir
 from fupin_rules.policy.model import Policy
 
-__all__ = ["ENTRY_POINT_GROUP", "available_policies", "load_policy"]
+__all__ = ["ENTRY_POINT_GROUP", "RELEASES_FOLDER", "available_policies", "load_policy", "releases"]
 
 ENTRY_POINT_GROUP = "fupin_rules.policies"
+#: Earlier versions a package keeps frozen beside its policy folder: ``releases/<version>/``.
+RELEASES_FOLDER = "releases"
 _cache: dict[tuple[str, str], Policy] = {}
 _lock = threading.Lock()
 
@@ -26,6 +28,24 @@ def available_policies() -> dict[str, Path]:
         path = target() if callable(target) else target
         found[ep.name] = Path(str(path))
     return found
+
+
+def releases(policy_folder: Path) -> dict[str, Path]:
+    """Frozen earlier versions kept beside a package's policy folder: version -> folder.
+
+    A package that publishes a new version can keep the previous one loadable side by side as
+    ``<package>/releases/<version>/policy.yaml`` (a copy of the policy folder as released), so
+    ``county_2017@1.0.0`` still loads after the package moved to 1.1.0, e.g. for
+    ``fupin-rules diff county_2017@1.0.0 county_2017@1.1.0``.
+    """
+    root = policy_folder.parent / RELEASES_FOLDER
+    if not root.is_dir():
+        return {}
+    return {
+        child.name: child.resolve()
+        for child in sorted(root.iterdir())
+        if (child / "policy.yaml").is_file()
+    }
 
 
 def _folder_for(ref: str) -> tuple[Path, str | None]:
@@ -48,7 +68,10 @@ def _folder_for(ref: str) -> tuple[Path, str | None]:
             f"no policy package {name!r} in entry-point group {ENTRY_POINT_GROUP!r} "
             f"(installed: {known}); give a folder path or install the package"
         )
-    return installed[name], version or None
+    folder = installed[name]
+    if version and version in releases(folder):
+        return releases(folder)[version], version
+    return folder, version or None
 
 
 def load_policy(
@@ -71,7 +94,11 @@ def load_policy(
             with _lock:
                 _cache[key] = policy
     if want_version and policy.version != want_version:
+        home = folder.parent if folder.parent.name == RELEASES_FOLDER else folder
+        kept = ", ".join(releases(home))
         raise PolicyNotFoundError(
-            f"{ref}: the installed package {policy.id} has version {policy.version}, not {want_version}"
+            f"{ref}: the installed package {policy.id} has version {policy.version}, not "
+            f"{want_version}; frozen earlier versions: {kept or 'none'} "
+            f"(kept as {RELEASES_FOLDER}/<version>/ beside the policy folder)"
         )
     return policy
