@@ -1,6 +1,6 @@
 """How fast could the peer subset be at all? Hand-written lower bounds next to the peer.
 
-    /work/bench-venv/bin/python bench/bench_floor.py --households 100000 --repeats 9
+    .bench-venv/bin/python bench/bench_floor.py --households 100000 --repeats 9
 
 The issue's goal is ≥ 10× faster than OpenFisca on the subset [Rain and Dew amount for
 2017-08 and 2017-09, per-capita income, poverty incidence, village exit standard, poor insured].
@@ -129,10 +129,10 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--households", type=int, default=100_000)
     ap.add_argument("--repeats", type=int, default=9)
-    ap.add_argument("--peer-dir", type=Path, default=Path("/work/shared/peers/openfisca"))
+    ap.add_argument("--peer-dir", type=Path, default=None, help="default: as bench_peer.py")
     a = ap.parse_args(argv)
 
-    peer = bp.load_peer_bench(a.peer_dir)
+    peer = bp.load_peer_bench(a.peer_dir or bp.default_peer_dir())
     villages = max(1, a.households // 400)
     d = bp.exact_population(peer, a.households, villages, 0)
     n_h, n_v = d["n_households"], d["n_villages"]

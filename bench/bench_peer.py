@@ -1,12 +1,13 @@
 """Side by side, in one process: the OpenFisca peer and our batch engine on the same population.
 
-    /work/bench-venv/bin/python bench/bench_peer.py --households 100000
-    /work/bench-venv/bin/python bench/bench_peer.py --households 1000000 --repeats 3
-    /work/bench-venv/bin/python bench/bench_peer.py --full 100000 1000000   # full policy too
+    .bench-venv/bin/python bench/bench_peer.py --households 100000
+    .bench-venv/bin/python bench/bench_peer.py --households 1000000 --repeats 3
+    .bench-venv/bin/python bench/bench_peer.py --full 100000 1000000   # full policy too
 
 Needs the bench-only environment of ``bench/README.md`` (openfisca-core and the peer model
 ``openfisca_fupin_peer`` installed next to fupin_rules). The peer's own ``bench.py`` is imported
-from ``--peer-dir`` (default ``/work/shared/peers/openfisca``) and used unchanged: its
+from ``--peer-dir`` (default ``$FUPIN_PEER_DIR``, else ``../shared/peers/openfisca`` next to the
+checkout) and used unchanged: its
 ``make_population`` draws the population, its ``build_from_arrays`` + ``compute_all`` are what
 is timed for OpenFisca (TaxBenefitSystem built once; one warm-up, then best of ``--repeats``,
 build and compute timed separately, as the peer's bench does).
@@ -72,6 +73,20 @@ INFRA = {  # peer variable -> our field
     "power_grid": "safe_power_grid",
     "broadband": "broadband_network",
 }
+
+
+def default_peer_dir() -> Path:
+    """``$FUPIN_PEER_DIR``, else ``../shared/peers/openfisca`` next to this checkout (or two
+    levels up, from a worktree); the same search as ``bench/make_bench_venv.sh``."""
+    env = os.environ.get("FUPIN_PEER_DIR")
+    if env:
+        return Path(env)
+    root = Path(__file__).resolve().parent.parent
+    for candidate in (root.parent, root.parent.parent):
+        found = candidate / "shared" / "peers" / "openfisca"
+        if (found / "bench.py").is_file():
+            return found
+    return root.parent / "shared" / "peers" / "openfisca"
 
 
 def load_peer_bench(peer_dir: Path) -> ModuleType:
@@ -296,7 +311,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--villages", type=int, default=None, help="default: households // 400")
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--peer-dir", type=Path, default=Path("/work/shared/peers/openfisca"))
+    ap.add_argument("--peer-dir", type=Path, default=None, help="default: see default_peer_dir")
     ap.add_argument("--skip-peer-all", action="store_true", help="skip timing village.all()")
     ap.add_argument("--full", type=int, nargs="*", default=[], help="full-policy sizes")
     ap.add_argument(
@@ -315,7 +330,7 @@ def main(argv: list[str] | None = None) -> None:
     from fupin_rules.batch.frames import Tables
     from fupin_rules.policy import load_policy
 
-    peer = load_peer_bench(a.peer_dir)
+    peer = load_peer_bench(a.peer_dir or default_peer_dir())
     res: dict[str, Any] = {
         "machine": {
             "cores": len(os.sched_getaffinity(0)),
