@@ -105,6 +105,19 @@ def check(
     fail_on_problems: Annotated[
         bool, typer.Option(help="Exit 1 when problems were found.")
     ] = False,
+    store: Annotated[
+        Path | None,
+        typer.Option(
+            help="Record this run in the run store (SQLite file, created if missing; see docs/runs.md)."
+        ),
+    ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            help="Compare the problems with an earlier run: a JSON report (--out), a stored run id, "
+            "or 'last' (new / persisting / fixed / regressed)."
+        ),
+    ] = None,
 ) -> None:
     """Run the whole dataset through a policy (回头看) and report the problems found."""
     from fupin_rules.api import load_data
@@ -126,6 +139,17 @@ def check(
         except FupinRulesError as exc:
             _fail(str(exc))
             return
+        tracking = None
+        if store is not None or since is not None:
+            from fupin_rules.runs.cli import record_and_track
+
+            try:
+                tracking = record_and_track(
+                    ev, loaded.dataset, path, store_path=store, since=since, policy_ref=policy
+                )
+            except FupinRulesError as exc:
+                _fail(str(exc))
+                return
         if out:
             write_json_file(ev, out)
         if excel:
@@ -146,6 +170,10 @@ def check(
             f"unknown {s['by_verdict']['unknown']}; problems (问题) {s['problems']}; "
             f"rejected rows {s['rejected_rows']}; unit errors {s['unit_errors']}"
         )
+        if tracking is not None:
+            from fupin_rules.runs.cli import print_tracking
+
+            print_tracking(tracking)
         from fupin_rules.findings.render import explain
 
         for f in ev.problems()[:5]:
@@ -349,6 +377,9 @@ def _register_extensions() -> None:
     except ImportError:  # the authoring module is optional during development
         return
     register(app)
+    from fupin_rules.runs.cli import register as register_runs
+
+    register_runs(app)
 
 
 _register_extensions()

@@ -19,6 +19,7 @@ __all__ = [
     "PolicyError",
     "PolicyLoadError",
     "PolicyNotFoundError",
+    "RunStoreError",
 ]
 
 
@@ -102,3 +103,9 @@ class EngineError(FupinRulesError):
 
 class EngineUnavailableError(EngineError):
     """durable-rules is not importable (e.g. on Python 3.13 without the documented build flag)."""
+
+
+class RunStoreError(FupinRulesError):
+    """The run store (an SQLite file) cannot be used: not a run store, damaged, or no such run.
+
+    A file that is not a healthy run store is never written to."""
