@@ -155,11 +155,11 @@ def check(
         if excel:
             from fupin_rules.reports.excel import write_problem_list
 
-            write_problem_list(ev, excel, dataset=loaded.dataset)
+            write_problem_list(ev, excel, dataset=loaded.dataset, tracking=tracking)
         if html:
             from fupin_rules.reports.html import write_html_report
 
-            write_html_report(ev, html, dataset=loaded.dataset)
+            write_html_report(ev, html, dataset=loaded.dataset, tracking=tracking)
     if not quiet:
         s = summary(ev)
         typer.echo(

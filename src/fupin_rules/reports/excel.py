@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 from openpyxl import Workbook
@@ -31,6 +31,9 @@ from fupin_rules.engine.run import Evaluation
 from fupin_rules.findings.model import Finding, Outcome, json_value
 from fupin_rules.findings.render import explain
 from fupin_rules.reports.json_report import summary
+
+if TYPE_CHECKING:
+    from fupin_rules.runs.tracking import Tracking
 
 __all__ = [
     "KIND_ZH",
@@ -582,7 +585,13 @@ def village_counts(ev: Evaluation, subjects: SubjectDirectory) -> list[tuple[str
     return sorted(counts.items(), key=lambda kv: (kv[0] == "", kv[0]))
 
 
-def write_problem_list(ev: Evaluation, path: str | Path, *, dataset: Dataset | None = None) -> None:
+def write_problem_list(
+    ev: Evaluation,
+    path: str | Path,
+    *,
+    dataset: Dataset | None = None,
+    tracking: Tracking | None = None,
+) -> None:
     """Write the problem list (问题清单) workbook to ``path`` (.xlsx).
 
     Sheets: 汇总 (provenance, counts by rule and verdict, problems per village, missing data by
@@ -591,7 +600,8 @@ def write_problem_list(ev: Evaluation, path: str | Path, *, dataset: Dataset | N
     subject and the rules it blocks) and 数据错误 (rejected input rows and failed units).
     A sheet with more rows than Excel allows (1,048,575 below the header) continues on
     "户 (2)", "户 (3)", ... Pass the ``dataset`` the evaluation ran on to add names and group
-    by village.
+    by village. With a ``tracking`` (``check --store``/``--since``) a 整改台账 sheet follows
+    汇总: each open problem with its status, village, 帮扶责任人, first seen and days open.
     """
     subjects = SubjectDirectory.from_dataset(dataset)
     wb = Workbook(write_only=True)
@@ -603,6 +613,11 @@ def write_problem_list(ev: Evaluation, path: str | Path, *, dataset: Dataset | N
     wb.properties.modified = stamp
 
     _summary_sheet(wb, ev, subjects)
+
+    if tracking is not None:  # 整改台账: open problems with status, 帮扶责任人, days open
+        from fupin_rules.reports.rectification import write_ledger_sheet
+
+        write_ledger_sheet(wb, tracking)
 
     by_level: dict[str, list[Finding]] = {level: [] for level in LEVELS}
     for f in report_findings(ev):

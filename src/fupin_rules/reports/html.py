@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fupin_rules import __version__
 from fupin_rules._gc import gc_paused
@@ -34,6 +34,9 @@ from fupin_rules.reports.excel import (
     village_counts,
 )
 from fupin_rules.reports.json_report import summary
+
+if TYPE_CHECKING:
+    from fupin_rules.runs.tracking import Tracking
 
 __all__ = ["DEFAULT_MAX_ROWS", "render_html", "write_html_report"]
 
@@ -449,14 +452,28 @@ def _errors(ev: Evaluation, max_rows: int) -> str:
 
 
 def render_html(
-    ev: Evaluation, *, dataset: Dataset | None = None, max_rows: int = DEFAULT_MAX_ROWS
+    ev: Evaluation,
+    *,
+    dataset: Dataset | None = None,
+    max_rows: int = DEFAULT_MAX_ROWS,
+    tracking: Tracking | None = None,
 ) -> str:
     """The report as one HTML document (text); see :func:`write_html_report`."""
-    return _render(ev, SubjectDirectory.from_dataset(dataset), max_rows)
+    return _render(ev, SubjectDirectory.from_dataset(dataset), max_rows, tracking)
+
+
+def _progress(tracking: Tracking | None) -> str:
+    if tracking is None:
+        return ""
+    from fupin_rules.reports.rectification import progress_chart
+
+    return progress_chart(tracking)
 
 
 @gc_paused()
-def _render(ev: Evaluation, subjects: SubjectDirectory, max_rows: int) -> str:
+def _render(
+    ev: Evaluation, subjects: SubjectDirectory, max_rows: int, tracking: Tracking | None = None
+) -> str:
     listed = order_findings(
         (f for f in report_findings(ev) if f.verdict is not Outcome.PASS),  # passing targets: chart
         subjects,
@@ -470,6 +487,7 @@ def _render(ev: Evaluation, subjects: SubjectDirectory, max_rows: int) -> str:
             _header(ev),
             "<main>",
             _cards(ev),
+            _progress(tracking),
             _target_chart(ev),
             _criteria_chart(ev),
             _villages(ev, listed, subjects, max_rows),
@@ -490,11 +508,16 @@ def write_html_report(
     *,
     dataset: Dataset | None = None,
     max_rows: int = DEFAULT_MAX_ROWS,
+    tracking: Tracking | None = None,
 ) -> None:
     """Write the self-contained HTML report to ``path`` (UTF-8).
 
     It opens offline (no external CSS, JS or fonts). Drill-down tables show at most
     ``max_rows`` rows each and say how many more are in the Excel file. Pass the ``dataset``
     the evaluation ran on to add names and group household and person problems by village.
+    With a ``tracking`` (``check --store``/``--since``) a section charts the open problems of
+    each township across the stored runs (整改进度).
     """
-    Path(path).write_text(render_html(ev, dataset=dataset, max_rows=max_rows), encoding="utf-8")
+    Path(path).write_text(
+        render_html(ev, dataset=dataset, max_rows=max_rows, tracking=tracking), encoding="utf-8"
+    )

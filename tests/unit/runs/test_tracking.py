@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -194,3 +195,57 @@ def test_cli_since_a_report_and_since_last(
     store = tmp_path / "s.sqlite"
     assert main(["check", "--engine", "batch", "-q", "--store", str(store), "--since", "last"]) == 2
     assert "no earlier run" in capsys.readouterr().err
+
+
+def _three_runs(tmp_path: Path):  # type: ignore[no-untyped-def]
+    store = RunStore(tmp_path / "r.sqlite")
+    r1 = record(store, {"H1", "H2", "H3"}, 0)
+    record(store, {"H1", "H3"}, 10)
+    r3 = record(store, {"H1", "H2", "H4"}, 25)
+    t = track(
+        evaluation({"H1", "H2", "H4"}).findings,
+        baseline_from_store(store, r1),
+        locator=LOCATOR,
+        store=store,
+        current_run=store.run(r3),
+    )
+    store.close()
+    return t
+
+
+def test_the_excel_rectification_ledger_lists_each_open_problem(tmp_path: Path) -> None:
+    from openpyxl import load_workbook
+
+    from fupin_rules.reports.excel import write_problem_list
+
+    t = _three_runs(tmp_path)
+    out = tmp_path / "list.xlsx"
+    write_problem_list(evaluation({"H1", "H2", "H4"}), out, tracking=t)
+    wb = load_workbook(out, read_only=True)
+    assert wb.sheetnames[1] == "整改台账"
+    rows = [list(r) for r in wb["整改台账"].iter_rows(values_only=True)]
+    header = rows[0]
+    got = {r[header.index("对象编码")]: dict(zip(header, r, strict=True)) for r in rows[1:]}
+    assert set(got) == {"H1", "H2", "H4"}  # H3 is fixed: not in the ledger
+    assert got["H1"]["状态"] == "未整改" and got["H2"]["状态"] == "复发"
+    assert got["H4"]["状态"] == "新发现"
+    assert got["H1"]["帮扶责任人"] == "张三" and got["H4"]["帮扶责任人"] is None
+    assert got["H1"]["所属村"] == "V1" and got["H1"]["乡镇"] == "T1"
+    assert got["H1"]["首次发现"] == "2026-11-01" and got["H1"]["已持续天数"] == 25
+    assert got["H2"]["已持续天数"] == 0
+    # without a tracking the workbook has no such sheet
+    write_problem_list(evaluation({"H1"}), tmp_path / "plain.xlsx")
+    assert "整改台账" not in load_workbook(tmp_path / "plain.xlsx", read_only=True).sheetnames
+
+
+def test_the_html_report_charts_open_problems_per_township_across_runs(tmp_path: Path) -> None:
+    from fupin_rules.reports.html import render_html
+
+    t = _three_runs(tmp_path)
+    page = render_html(evaluation({"H1", "H2", "H4"}), tracking=t)
+    assert 'id="progress-chart"' in page
+    lines = re.findall(r'<g class="township-line"><title>([^<]*)</title>', page)
+    # T1: runs 1..3 had 3, 2, 2 open problems; T2: 0, 0, 1
+    assert lines == ["T1: 3, 2, 2", "T2: 0, 0, 1"]
+    assert "复发 <b>1</b>" in page
+    assert 'id="progress-chart"' not in render_html(evaluation({"H1"}))
