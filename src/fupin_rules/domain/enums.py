@@ -14,6 +14,7 @@ __all__ = [
     "DocumentKind",
     "HealthStatus",
     "HouseholdAttribute",
+    "HouseholdRelationship",
     "LabourCapacity",
     "PaymentProgram",
     "PovertyCause",
@@ -73,6 +74,35 @@ class SchoolLevel(StrEnum):
     HIGHER_VOCATIONAL = "higher_vocational"  # 高职
     UNDERGRADUATE = "undergraduate"  # 本科
     POSTGRADUATE = "postgraduate"  # 研究生
+
+
+class HouseholdRelationship(StrEnum):
+    """与户主关系 — a member's relationship to the household head, as the register records it.
+
+    The labels are the register's (户主, 配偶, 之子, 之女, …: “之” reads “the head's”). The list is
+    the usual set of the 扶贫开发信息系统 forms; a relationship not listed is ``other`` (其他).
+    """
+
+    HEAD = "head"  # 户主
+    SPOUSE = "spouse"  # 配偶
+    SON = "son"  # 之子
+    DAUGHTER = "daughter"  # 之女
+    DAUGHTER_IN_LAW = "daughter_in_law"  # 之儿媳
+    SON_IN_LAW = "son_in_law"  # 之女婿
+    GRANDSON = "grandson"  # 之孙子
+    GRANDDAUGHTER = "granddaughter"  # 之孙女
+    DAUGHTERS_SON = "daughters_son"  # 之外孙子
+    DAUGHTERS_DAUGHTER = "daughters_daughter"  # 之外孙女
+    FATHER = "father"  # 之父
+    MOTHER = "mother"  # 之母
+    WIFES_FATHER = "wifes_father"  # 之岳父
+    WIFES_MOTHER = "wifes_mother"  # 之岳母
+    HUSBANDS_FATHER = "husbands_father"  # 之公公
+    HUSBANDS_MOTHER = "husbands_mother"  # 之婆婆
+    GRANDFATHER = "grandfather"  # 之祖父
+    GRANDMOTHER = "grandmother"  # 之祖母
+    SIBLING = "sibling"  # 之兄弟姐妹
+    OTHER = "other"  # 其他
 
 
 class LabourCapacity(StrEnum):
@@ -201,6 +231,26 @@ LABELS_ZH: dict[str, str] = {
     "higher_vocational": "高职",
     "undergraduate": "本科",
     "postgraduate": "研究生",
+    # HouseholdRelationship ("other" is shared: 其他)
+    "head": "户主",
+    "spouse": "配偶",
+    "son": "之子",
+    "daughter": "之女",
+    "daughter_in_law": "之儿媳",
+    "son_in_law": "之女婿",
+    "grandson": "之孙子",
+    "granddaughter": "之孙女",
+    "daughters_son": "之外孙子",
+    "daughters_daughter": "之外孙女",
+    "father": "之父",
+    "mother": "之母",
+    "wifes_father": "之岳父",
+    "wifes_mother": "之岳母",
+    "husbands_father": "之公公",
+    "husbands_mother": "之婆婆",
+    "grandfather": "之祖父",
+    "grandmother": "之祖母",
+    "sibling": "之兄弟姐妹",
     # LabourCapacity
     "ordinary": "普通劳动力",
     "skilled": "技能劳动力",

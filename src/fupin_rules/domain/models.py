@@ -27,6 +27,7 @@ from fupin_rules.domain.enums import (
     DocumentKind,
     HealthStatus,
     HouseholdAttribute,
+    HouseholdRelationship,
     LabourCapacity,
     PaymentProgram,
     PovertyCause,
@@ -191,6 +192,7 @@ class Person(Record):
     name: str | None = Field(default=None, title="姓名")
     birth_date: dt.date | None = Field(default=None, title="出生日期")
     is_head: bool | None = Field(default=None, title="户主")
+    relationship: HouseholdRelationship | None = Field(default=None, title="与户主关系")
     school_level: SchoolLevel | None = Field(default=None, title="在校情况")
     studying_outside_area: bool | None = Field(default=None, title="跨区域就读")
     labour_capacity: LabourCapacity | None = Field(default=None, title="劳动能力")
@@ -199,6 +201,7 @@ class Person(Record):
     basic_medical_insured: bool | None = Field(default=None, title="基本医疗保险参保")
     serious_illness_insured: bool | None = Field(default=None, title="大病补充医疗保险")
     chronic_disease_insured: bool | None = Field(default=None, title="门诊慢性病补充医疗保险")
+    chronic_disease_screened: bool | None = Field(default=None, title="门诊慢性病筛查")
     chronic_disease_treated: bool | None = Field(default=None, title="慢性病筛查救治")
     annual_income_yuan: Yuan | None = Field(default=None, title="个人年收入(元)")
 

@@ -188,6 +188,17 @@ _FLAWS = {
     "special_filed_per_household": 0.03,
     "household_project_missing": 0.05,
     "document_missing": 0.04,
+    "education_aid_missing": 0.03,
+    "not_screened": 0.05,
+}
+# 教育资助 per academic year by school level (yuan; assumed, for the synthetic data only)
+_EDUCATION_AID_YUAN = {
+    "preschool": 1000,
+    "primary": 1000,
+    "junior_secondary": 1250,
+    "senior_secondary": 2500,
+    "undergraduate": 3000,
+    "postgraduate": 6000,
 }
 
 
@@ -664,6 +675,8 @@ class Generator:
             u_k=u["k"],
             u_flaw=u["flaw"],
             u_birth=r.uniform(n, "person.birth_day"),
+            u_sex=r.uniform(n, "person.sex"),
+            u_screen=r.uniform(n, "person.screened"),
             own_fam=r.integers(n, "person.own_family_name", 0, len(_SURNAMES) - 1),
             g1=r.integers(n, "person.given1", 0, len(_GIVEN) - 1),
             g2=r.integers(n, "person.given2", 0, len(_GIVEN) - 1),
@@ -862,6 +875,18 @@ class Generator:
             - 1
         )
         not_poor_false = pl.lit(False)
+        male = pl.col("u_sex") < 0.5
+        relationship = (
+            pl.when(head)
+            .then(pl.lit("head"))
+            .when(spouse)
+            .then(pl.lit("spouse"))
+            .when(parent)
+            .then(pl.when(male).then(pl.lit("father")).otherwise(pl.lit("mother")))
+            .when(grandchild)
+            .then(pl.when(male).then(pl.lit("grandson")).otherwise(pl.lit("granddaughter")))
+            .otherwise(pl.when(male).then(pl.lit("son")).otherwise(pl.lit("daughter")))
+        )
         out = frame.select(
             _ids("P", 8, n).alias("person_id"),
             "household_id",
@@ -870,6 +895,7 @@ class Generator:
             ).alias("name"),
             _date(birth).alias("birth_date"),
             head.alias("is_head"),
+            relationship.alias("relationship"),
             "school_level",
             pl.when(student)
             .then(pl.col("u_outside") < 0.2)
@@ -895,6 +921,11 @@ class Generator:
             .otherwise(not_poor_false)
             .alias("chronic_disease_insured"),
             pl.when(pl.col("chronic_diseases").list.len() > 0)
+            .then(True)
+            .when(registered)
+            .then(pl.col("u_screen") >= f["not_screened"])
+            .alias("chronic_disease_screened"),
+            pl.when(pl.col("chronic_diseases").list.len() > 0)
             .then(pl.col("u_treat") < pl.when(registered).then(0.93).otherwise(0.85))
             .alias("chronic_disease_treated"),
             _yuan(pl.col("income_fen")).alias("annual_income_yuan"),
@@ -904,6 +935,9 @@ class Generator:
                 registered
                 & pl.col("school_level").is_in(["secondary_vocational", "higher_vocational"])
             ).alias("_rain_and_dew"),
+            (registered & pl.col("school_level").is_in(list(_EDUCATION_AID_YUAN))).alias(
+                "_education_aid"
+            ),
         )
         return out
 
@@ -1005,9 +1039,31 @@ class Generator:
             pl.lit(300_000).alias("fen"),
             pl.lit(_days(dt.date(2017, 12, 15))).alias("days"),
         )
+        pupils = persons.filter(pl.col("_education_aid"))
+        n_p = pupils.height
+        aid = (
+            pupils.with_columns(
+                u=r.uniform(n_p, "aid.unpaid"), day=r.integers(n_p, "aid.day", 0, 45)
+            )
+            .filter(pl.col("u") >= f["education_aid_missing"])
+            .select(
+                "household_id",
+                "person_id",
+                pl.lit("education_aid").alias("program"),
+                (
+                    pl.col("school_level").replace_strict(
+                        list(_EDUCATION_AID_YUAN),
+                        list(_EDUCATION_AID_YUAN.values()),
+                        return_dtype=pl.Int64,
+                    )
+                    * 100
+                ).alias("fen"),
+                (_days(dt.date(2017, 10, 15)) + pl.col("day")).alias("days"),
+            )
+        )
         frames = [
             x.with_columns(pl.col("fen").cast(pl.Int64), pl.col("days").cast(pl.Int64))
-            for x in (rain, subsidy, asset)
+            for x in (rain, subsidy, asset, aid)
         ]
         allp = pl.concat(frames).sort("household_id", "program", maintain_order=True)
         return allp.select(
@@ -1430,10 +1486,11 @@ class Generator:
             ),
         )
         persons_out = self.blank(
-            persons.drop("h_idx", "_rain_and_dew"),
+            persons.drop("h_idx", "_rain_and_dew", "_education_aid"),
             "persons",
             (
                 "birth_date",
+                "relationship",
                 "school_level",
                 "health_status",
                 "chronic_diseases",

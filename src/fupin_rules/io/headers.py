@@ -117,6 +117,25 @@ _ENUM_EXTRA_ALIASES: dict[str, str] = {
     "非在校": "not_in_school",
     "学前": "preschool",
     "高中": "senior_secondary",
+    "本人": "head",
+    "儿子": "son",
+    "子": "son",
+    "女儿": "daughter",
+    "女": "daughter",
+    "儿媳": "daughter_in_law",
+    "女婿": "son_in_law",
+    "孙子": "grandson",
+    "孙女": "granddaughter",
+    "外孙子": "daughters_son",
+    "外孙女": "daughters_daughter",
+    "父亲": "father",
+    "母亲": "mother",
+    "兄弟姐妹": "sibling",
+}
+
+# Other headers officials write for a column (beside its field name and Chinese title).
+_COLUMN_ALIASES: dict[str, dict[str, str]] = {
+    "persons": {"家庭关系": "relationship", "与户主的关系": "relationship", "关系": "relationship"},
 }
 
 
@@ -246,6 +265,8 @@ def _column_lookup(table: str) -> dict[str, str]:
         out[normalise(spec.name)] = spec.name
         out[normalise(spec.title)] = spec.name
         out.setdefault(normalise(_without_unit(spec.title)), spec.name)
+    for alias, name in _COLUMN_ALIASES.get(table, {}).items():
+        out.setdefault(normalise(alias), name)
     return out
 
 

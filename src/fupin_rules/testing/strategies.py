@@ -42,6 +42,7 @@ from fupin_rules.domain.enums import (
     DocumentKind,
     HealthStatus,
     HouseholdAttribute,
+    HouseholdRelationship,
     LabourCapacity,
     PaymentProgram,
     PovertyCause,
@@ -133,6 +134,7 @@ def persons(
         "household_id": household_id,
         "birth_date": opt(st.sampled_from((dt.date(1950, 1, 1), dt.date(2001, 9, 1)))),
         "is_head": opt(_bool()),
+        "relationship": opt(st.sampled_from(_codes(HouseholdRelationship))),
         "school_level": opt(st.sampled_from(_codes(SchoolLevel))),
         "studying_outside_area": opt(_bool()),
         "labour_capacity": opt(st.sampled_from(_codes(LabourCapacity))),
@@ -141,6 +143,7 @@ def persons(
         "basic_medical_insured": opt(_bool()),
         "serious_illness_insured": opt(_bool()),
         "chronic_disease_insured": opt(_bool()),
+        "chronic_disease_screened": opt(_bool()),
         "chronic_disease_treated": opt(_bool()),
         "annual_income_yuan": opt(_money(near_threshold)),
     }
