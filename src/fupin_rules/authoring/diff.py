@@ -284,6 +284,8 @@ def _clause_changes(a: ClauseInfo, b: ClauseInfo) -> list[str]:
     out += _field_changes(a, b, ("text_missing",))
     if a.uncovered != b.uncovered:
         out.append("uncovered items: changed")
+    if a.proxies != b.proxies:
+        out.append("items covered by a proxy: changed")
     return out + _note_change(a.note, b.note)
 
 

@@ -1,8 +1,9 @@
 """The coverage table of a policy package: each clause -> what encodes it, or why nothing can.
 
 Generated from the loaded package (never typed by hand): rules, parameters and catalogues are
-listed under the clause they cite, items deliberately left out under ``uncovered`` with their
-reason, and clauses whose source text is missing are marked so.
+listed under the clause they cite, items covered only by a proxy under ``proxies`` with what
+the rules check instead, items deliberately left out under ``uncovered`` with their reason, and
+clauses whose source text is missing are marked so.
 """
 
 from __future__ import annotations
@@ -25,12 +26,15 @@ def coverage_markdown(policy: Policy) -> str:
         f"(content hash `{policy.content_hash[:12]}`); do not edit by hand.",
         "",
         f"Source: {policy.meta.source.get('title', '')}. Status **seed** = stated in the plan; "
-        "**assumed** = not stated, an overridable reading explained in the item's note.",
+        "**assumed** = not stated, an overridable reading explained in the item's note. "
+        "**Covered only by a proxy**: what the plan asks is not in the data, and the rules check "
+        "something that stands for it (named); a pass there is weaker than the plan's wording.",
         "",
-        "| clause | title | encoded by | deliberately not encoded (why) |",
-        "|---|---|---|---|",
+        "| clause | title | encoded by | covered only by a proxy | "
+        "deliberately not encoded (why) |",
+        "|---|---|---|---|---|",
     ]
-    n_rules = n_unc = 0
+    n_rules = n_unc = n_proxy = 0
     for cid, clause in policy.clauses.items():
         items = []
         for r in policy.rules:
@@ -51,10 +55,13 @@ def coverage_markdown(policy: Policy) -> str:
         if clause.text_missing:
             uncovered.insert(0, f"source text missing: {clause.note}")
         n_unc += len(clause.uncovered)
+        n_proxy += len(clause.proxies)
         encoded = "<br>".join(_cell(i) for i in items) or "—"
+        proxied = "<br>".join(_cell(f"{item} — {how}") for item, how in clause.proxies) or "—"
         why = "<br>".join(_cell(u) for u in uncovered) or "—"
         lines.append(
-            f"| {cid} | {_cell(clause.title.zh)}<br>{_cell(clause.title.en)} | {encoded} | {why} |"
+            f"| {cid} | {_cell(clause.title.zh)}<br>{_cell(clause.title.en)} | {encoded} "
+            f"| {proxied} | {why} |"
         )
     empty = [
         cid
@@ -67,7 +74,8 @@ def coverage_markdown(policy: Policy) -> str:
     lines += [
         "",
         f"{len(policy.clauses)} clauses, {n_rules} rules, {len(policy.parameters)} parameters, "
-        f"{len(policy.catalogues)} catalogues; {n_unc} items deliberately not encoded; "
+        f"{len(policy.catalogues)} catalogues; {n_proxy} items covered only by a proxy; "
+        f"{n_unc} items deliberately not encoded; "
         f"clauses with neither an encoding nor a reason: {', '.join(empty) or 'none'}.",
         "",
     ]

@@ -69,7 +69,7 @@ _TYPES: dict[str, Type] = {
     "list[string]": ListType(STRING),
     "list[number]": ListType(NUMBER),
 }
-_UNITS = ("yuan", "rate", "count", "days", "year", "persons", "villages", "none")
+_UNITS = ("yuan", "rate", "count", "days", "months", "year", "persons", "villages", "none")
 _STATUSES = ("seed", "assumed")
 _KINDS = ("eligibility", "compliance", "target")
 _VERDICTS = ("pass", "fail", "unknown", "not_applicable")
@@ -246,17 +246,18 @@ def _iter_files(root: Path, section: str) -> Iterator[Path]:
         yield from sorted(folder.glob("*.yml"))
 
 
-def _uncovered(raw: Any, r: _Reader, what: str) -> tuple[tuple[str, str], ...]:
-    """Items of a clause that are deliberately not encoded, each with the reason."""
+def _pairs(raw: Any, r: _Reader, what: str, second: str) -> tuple[tuple[str, str], ...]:
+    """A clause's list of ``{item, <second>}`` mappings: deliberately not encoded items with
+    their ``reason``, or items covered only by a ``proxy`` with what stands for them."""
     if raw is None:
         return ()
     out = []
     if not isinstance(raw, list):
-        r.p.add(r.at(raw), f"{what}: expected a list of {{item, reason}}")
+        r.p.add(r.at(raw), f"{what}: expected a list of {{item, {second}}}")
         return ()
     for i, it in enumerate(raw):
-        if r.mapping(it, f"{what}[{i}]", {"item", "reason"}, {"item", "reason"}):
-            out.append((str(it["item"]), str(it["reason"])))
+        if r.mapping(it, f"{what}[{i}]", {"item", second}, {"item", second}):
+            out.append((str(it["item"]), str(it[second])))
     return tuple(out)
 
 
@@ -374,7 +375,10 @@ def load_policy_dir(
     for i, c in enumerate(raw_clauses):
         what = f"policy.clauses[{i}]"
         if not r.mapping(
-            c, what, {"clause", "title", "text_missing", "note", "uncovered"}, {"clause", "title"}
+            c,
+            what,
+            {"clause", "title", "text_missing", "note", "uncovered", "proxies"},
+            {"clause", "title"},
         ):
             continue
         cid = str(c.get("clause"))
@@ -383,7 +387,8 @@ def load_policy_dir(
             title=r.text(c, "title", what),
             text_missing=bool(c.get("text_missing", False)),
             note=str(c.get("note") or ""),
-            uncovered=_uncovered(c.get("uncovered"), r, f"{what}.uncovered"),
+            uncovered=_pairs(c.get("uncovered"), r, f"{what}.uncovered", "reason"),
+            proxies=_pairs(c.get("proxies"), r, f"{what}.proxies", "proxy"),
         )
 
     schema = domain_schema()

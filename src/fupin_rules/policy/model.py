@@ -55,6 +55,8 @@ class ClauseInfo:
     note: str = ""
     #: items of the clause deliberately not encoded: (item, reason)
     uncovered: tuple[tuple[str, str], ...] = ()
+    #: items covered only by a proxy: (item, what the rules check instead)
+    proxies: tuple[tuple[str, str], ...] = ()
 
 
 @attrs.frozen
