@@ -17,14 +17,17 @@ from fupin_rules.cli import sample_data_path
 
 RULE = "person.rain_and_dew.grant"
 UNDER_POLICY = {"registered_poor", "pre_exit_2017", "newly_added", "returned_to_poverty", "exited"}
+#: 与户主关系 that are not 贫困家庭子女 (the head, the spouse, older generations; see county_2017)
+NOT_CHILDREN = {"head", "spouse", "father", "mother", "grandfather", "grandmother"}
 
 
 def first_eligible_student(dataset: fr.Dataset) -> str:
-    """A vocational student (中职/高职) of a registered-poor household still under policy."""
+    """A vocational student (中职/高职), a child of a registered-poor household under policy."""
     status = {h.household_id: h.poverty_status for h in dataset.households}
     for p in dataset.persons:
         vocational = p.school_level in ("secondary_vocational", "higher_vocational")
-        if vocational and status.get(p.household_id) in UNDER_POLICY:
+        child = p.relationship is not None and p.relationship not in NOT_CHILDREN
+        if vocational and child and status.get(p.household_id) in UNDER_POLICY:
             return p.person_id
     raise SystemExit("no eligible student in the sample county")
 

@@ -52,7 +52,12 @@ def grant(data: dict[str, Any], on: dt.date) -> fr.Finding:
 
 STUDENT = one_household(
     {"household_id": "H1", "village_id": "V1", "poverty_status": "registered_poor"},
-    {"person_id": "P1", "household_id": "H1", "school_level": "secondary_vocational"},
+    {
+        "person_id": "P1",
+        "household_id": "H1",
+        "relationship": "son",  # 贫困家庭子女: the head's son
+        "school_level": "secondary_vocational",
+    },
 )
 
 
@@ -74,21 +79,27 @@ def test_grant_is_a_step_function_of_the_date(on: dt.date) -> None:
 @given(
     household=households(household_id="H1", village_id="V1", missing_rate=0.2),
     person=persons(person_id="P1", household_id="H1", missing_rate=0.2),
+    relationship=st.sampled_from([None, "son", "daughter", "head", "spouse"]),
     on=st.dates(min_value=RAISE_DAY, max_value=dt.date(2018, 8, 31)),
 )
 def test_verdict_follows_scope_condition_and_unknowns(
-    household: dict[str, Any], person: dict[str, Any], on: dt.date
+    household: dict[str, Any], person: dict[str, Any], relationship: str | None, on: dt.date
 ) -> None:
-    """三(二)2 “对符合资助条件的中、高职学生 … 做到应补尽补”: vocational students of registered poor
-    households under policy are eligible; 稳定脱贫户(不再享受政策) and non-poor households are not."""
+    """三(二)2 “贫困家庭子女 … 对符合资助条件的中、高职学生 … 做到应补尽补”: vocational students who are
+    children of registered poor households under policy are eligible; the head and the spouse are
+    not, nor 稳定脱贫户(不再享受政策) and non-poor households."""
+    person = {**person, "relationship": relationship}
     f = grant(one_household(household, person), on)
     level, status = person["school_level"], household["poverty_status"]
+    not_a_child = relationship in ("head", "spouse") or person["is_head"] is True
     if level is None:
         assert f.verdict is fr.Outcome.UNKNOWN  # scope undecidable: unknown, never "not eligible"
     elif level not in VOCATIONAL:
         assert f.verdict is fr.Outcome.NOT_APPLICABLE
-    elif status is None:
-        assert f.verdict is fr.Outcome.UNKNOWN
+    elif not_a_child or (status is not None and status not in UNDER_POLICY):
+        assert f.verdict is fr.Outcome.FAIL and f.amount is None
+    elif status is None or relationship is None:
+        assert f.verdict is fr.Outcome.UNKNOWN  # a missing relationship is unknown, never a fail
     elif status in UNDER_POLICY:
         assert (f.verdict, f.amount) == (fr.Outcome.PASS, Decimal(5000))
     else:

@@ -24,7 +24,7 @@ def test_entry_point_and_path_load_the_same_policy(policy):
     assert (policy_path() / "policy.yaml").is_file()
     by_name = load_policy("county_2017")
     assert by_name.ref == policy.ref
-    assert policy.id == "county_2017" and policy.version == "1.0.0"
+    assert policy.id == "county_2017" and policy.version == "1.1.0"
 
 
 def test_missing_sections_are_named_and_uncitable(policy):
@@ -154,3 +154,28 @@ def test_unknown_version_names_the_kept_ones():
 
     with pytest.raises(PolicyNotFoundError, match=r"0\.9\.0.*frozen earlier versions: 1\.0\.0"):
         load_policy("county_2017@0.9.0")
+
+
+def test_no_verdict_rests_on_the_placeholder_disease_names(policy):
+    """三(二)3: the 31 names are placeholders (assumed), so no rule or variable reads the catalogue."""
+    from fupin_rules.expr import to_source
+
+    for rule in policy.rules:
+        for where, expr in rule.expressions():
+            assert "outpatient_chronic_diseases" not in to_source(expr), (rule.id, where)
+    for var in policy.variables:
+        assert "outpatient_chronic_diseases" not in var.text, var.qualified_name
+
+
+def test_no_household_fails_on_exploring_the_asset_income_model(policy):
+    """三(二)1 “针对‘三无’户，探索资产收益扶贫模式”: 探索 is no per-household duty (1.1.0)."""
+    from fupin_rules.expr import to_source
+
+    for rule in policy.rules:
+        for where, expr in rule.expressions():
+            source = to_source(expr)
+            assert "three_without" not in source and "asset_income_model" not in source, (
+                rule.id,
+                where,
+            )
+    assert any("三无" in item for item, _ in policy.clauses["三(二)1"].uncovered)

@@ -42,7 +42,12 @@ def _student_county(status: str) -> dict[str, Any]:
         ],
         "households": [{"household_id": "H1", "village_id": "V1", "poverty_status": status}],
         "persons": [
-            {"person_id": "P1", "household_id": "H1", "school_level": "secondary_vocational"}
+            {
+                "person_id": "P1",
+                "household_id": "H1",
+                "relationship": "son",
+                "school_level": "secondary_vocational",
+            }
         ],
     }
 
