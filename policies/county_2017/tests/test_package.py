@@ -179,3 +179,39 @@ def test_no_household_fails_on_exploring_the_asset_income_model(policy):
                 where,
             )
     assert any("三无" in item for item, _ in policy.clauses["三(二)1"].uncovered)
+
+
+def test_diff_from_1_0_0_shows_the_changed_readings_on_the_sample():
+    """`fupin-rules diff county_2017@1.0.0 county_2017@1.1.0 --data sample` lists the findings the
+    1.1.0 readings change (CHANGELOG.md), and no finding of a rule the release left alone."""
+    from fupin_rules.authoring import diff_findings
+    from fupin_rules.cli import sample_data_path
+    from fupin_rules.io import read_ledger
+
+    old, new = load_policy("county_2017@1.0.0"), load_policy("county_2017@1.1.0")
+    sample = read_ledger(sample_data_path()).dataset
+    fd = diff_findings(old, new, sample, dt.date(2017, 12, 31))
+    changed = {c.rule_id for c in fd.changes}
+    # each changed reading shows on the sample county
+    assert {
+        "person.rain_and_dew.grant",  # the head or spouse in vocational school
+        "person.rain_and_dew.paid",  # per term
+        "person.health.chronic_disease_codes",  # removed
+        "household.three_without.asset_income",  # removed
+        "person.health.chronic_disease_treated",  # poor households' recorded patients
+        "person.health.chronic_disease_screened",  # new
+        "household.pre_exit.industry",  # from records
+        "household.identification.record_complete",  # 人员信息
+        "household.archive.manual_up_to_date",  # new
+        "person.education.aid_received",  # new
+        "person.education.not_out_of_school",  # new
+    } <= changed
+    heads = {
+        c.subject_id
+        for c in fd.changes
+        if c.rule_id == "person.rain_and_dew.grant" and c.after_verdict == "fail"
+    }
+    relationship = {p.person_id: p.relationship for p in sample.persons}
+    assert heads and {relationship[p] for p in heads} <= {"head", "spouse"}
+    untouched = {r.id for r in new.rules if r.id.startswith("village.exit.")}
+    assert not changed & untouched
