@@ -286,6 +286,13 @@ def _read_yaml(path: Path, problems: _Problems) -> Any:
         problems.add(loc, f"invalid YAML: {exc.problem or exc}")
     except (YAMLError, UnicodeDecodeError, OSError) as exc:
         problems.add(str(path), f"cannot read YAML: {exc}")
+    except TypeError as exc:  # ruamel: a complex ('? ') key that is a mapping or list
+        rel = path.relative_to(problems.root) if path.is_relative_to(problems.root) else path
+        problems.add(
+            str(rel),
+            f"invalid YAML: a mapping key must be a plain value, not a mapping or a list "
+            f"(a '? ' key?): {exc}",
+        )
     return None
 
 

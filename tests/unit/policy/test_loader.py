@@ -62,6 +62,14 @@ def test_bad_yaml_reports_file_line(broken: Path) -> None:
     assert problem.startswith("rules/rules.yaml:")
 
 
+def test_complex_key_is_a_problem_naming_the_file(broken: Path) -> None:
+    """A '? ' key that is itself a mapping made ruamel raise TypeError (found by the loader fuzz)."""
+    fixtures = broken / "cases" / "_fixtures.yaml"
+    fixtures.write_text("? " + fixtures.read_text(encoding="utf-8"), encoding="utf-8")
+    (problem,) = [p for p in _problems(broken) if "invalid YAML" in p]
+    assert problem.startswith("cases/_fixtures.yaml") and "mapping key" in problem
+
+
 def test_unknown_key_with_suggestion(broken: Path) -> None:
     f = broken / "rules" / "rules.yaml"
     f.write_text(
