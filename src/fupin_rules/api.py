@@ -11,8 +11,14 @@ from typing import Any, Literal
 from fupin_rules.domain.dataset import Dataset, LoadResult, load_dataset
 from fupin_rules.engine.context import Context, DatasetIndex
 from fupin_rules.engine.plan import units
-from fupin_rules.engine.run import Evaluation, ReferenceEngine, UnitEngine, run_policy
-from fupin_rules.errors import FupinRulesError
+from fupin_rules.engine.run import (
+    Evaluation,
+    ReferenceEngine,
+    SubjectError,
+    UnitEngine,
+    run_policy,
+)
+from fupin_rules.errors import EngineError, FupinRulesError
 from fupin_rules.findings.model import Finding, Outcome
 from fupin_rules.policy.discovery import load_policy
 from fupin_rules.policy.model import Policy
@@ -114,13 +120,17 @@ class Evaluator:
         self.index = DatasetIndex(self.dataset)
         self.engine = get_engine(engine)
 
-    def _unit_findings(self, stratum: str, key: str, on: dt.date) -> list[Finding]:
+    def _unit_findings(
+        self, stratum: str, key: str, on: dt.date, errors: list[SubjectError] | None = None
+    ) -> list[Finding]:
+        """The unit's findings; a rule failing on a subject raises its RuleEvaluationError, or
+        is appended to ``errors`` when given (the other findings are returned)."""
         ctx = Context(self.policy, on, self.index)
         if key not in self.index.by_id.get(stratum, {}):
             raise FupinRulesError(f"no {stratum} with id {key!r} in the dataset")
         out: list[Finding] = []
         for unit in units(ctx, stratum, [key]):
-            out.extend(self.engine.evaluate_unit(unit, ctx))
+            out.extend(self.engine.evaluate_unit(unit, ctx, errors))
         return out
 
     def household(
@@ -159,9 +169,13 @@ class Evaluator:
             if rec is None:
                 raise FupinRulesError(f"no {rule.entity} with id {subject_id!r} in the dataset")
             owner = getattr(rec, f"{stratum}_id", None) or self.dataset.county.key()
-        for f in self._unit_findings(stratum, owner, on):
+        errors: list[SubjectError] = []
+        for f in self._unit_findings(stratum, owner, on, errors):
             if f.rule_id == rule_id and f.subject_id == subject_id:
                 return f
+        for e in errors:  # only this finding's own failure matters here
+            if e.rule_id == rule_id and e.subject_id == subject_id:
+                raise EngineError(e.message)
         raise FupinRulesError(f"rule {rule_id!r} gave no finding for {subject_id!r}")
 
     def eligibility(self, person_id: str, rule_id: str, on: dt.date) -> Finding:

@@ -19,6 +19,7 @@ __all__ = [
     "PolicyError",
     "PolicyLoadError",
     "PolicyNotFoundError",
+    "RuleEvaluationError",
     "RunStoreError",
 ]
 
@@ -109,3 +110,60 @@ class RunStoreError(FupinRulesError):
     """The run store (an SQLite file) cannot be used: not a run store, damaged, or no such run.
 
     A file that is not a healthy run store is never written to."""
+
+
+class RuleEvaluationError(EngineError):
+    """One rule failed on one subject; the engines turn it into an error row for that rule and
+    subject and keep every other finding of the unit.
+
+    ``part`` says what was being evaluated (``applies_if``, ``condition <id>``, ``amount``,
+    ``output <id>``); the message names the rule, the subject and the operation, in Chinese and
+    English, and says what the failure was.
+    """
+
+    def __init__(
+        self, rule_id: str, subject_kind: str, subject_id: str, part: str, cause: BaseException
+    ) -> None:
+        self.rule_id = rule_id
+        self.subject_kind = subject_kind
+        self.subject_id = subject_id
+        self.part = part
+        self.cause = cause
+        super().__init__(
+            f"rule {rule_id}, {subject_kind} {subject_id}: evaluating {part} failed, so this "
+            f"finding is missing (规则对该对象的{_part_zh(part)}计算失败，该条结论缺失) — "
+            f"{describe_failure(cause)}"
+        )
+
+
+_PART_ZH = {"applies_if": "适用条件", "condition": "条件", "amount": "金额", "output": "输出"}
+
+
+def _part_zh(part: str) -> str:
+    head, _, rest = part.partition(" ")
+    zh = _PART_ZH.get(head)
+    if zh is None:
+        return ""
+    return f"{zh} {rest} " if rest else zh
+
+
+def describe_failure(exc: BaseException) -> str:
+    """``exc`` as a readable sentence (decimal signals and empty messages say what happened)."""
+    import decimal
+
+    text = str(exc)
+    name = type(exc).__name__
+    if isinstance(exc, decimal.DecimalException):
+        return (
+            f"{name}: exact decimal arithmetic failed (a number too large or too precise; "
+            "数值超出精确小数运算范围)"
+        )
+    if isinstance(exc, RecursionError):
+        return f"{name}: the expression is nested too deeply (表达式嵌套过深)"
+    if isinstance(exc, ZeroDivisionError):
+        return f"{name}: division by zero (除数为零){': ' + text if text else ''}"
+    if isinstance(exc, OverflowError):
+        return f"{name}: a number is too large (数值过大){': ' + text if text else ''}"
+    if not text or text.startswith("[<class"):
+        return f"{name} (no message)"
+    return f"{name}: {text}"

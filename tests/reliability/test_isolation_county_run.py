@@ -1,8 +1,10 @@
 """A failure inside one subject's engine session becomes an error row; the county run completes.
 
 Architecture, "Nothing lost": "a batch never stops at the first bad row unless asked to". Here
-several units of a whole county run fail (households of different villages and a village);
-each becomes one SubjectError, every other unit's findings are unchanged.
+every rule fails on several subjects of a whole county run (households of different villages
+with their members and records, a person, a village); each failing rule on each such subject
+becomes one SubjectError naming both, every other finding is unchanged (rules are isolated per
+subject, so the failed subjects' units keep their other subjects' findings).
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ def test_injected_failures_become_error_rows_and_the_run_completes(
         KeyError("injected"),
         EngineError("injected"),
     ]
-    seen: list[str] = []
+    seen: list[tuple[str, str, str]] = []
 
     def broken(rule, subject, ctx, scope=None):  # type: ignore[no-untyped-def]
         key = subject.key
@@ -50,45 +52,18 @@ def test_injected_failures_become_error_rows_and_the_run_completes(
             getattr(subject.record, "household_id", None) if subject.kind != "household" else key
         )
         if key in bad_households or owner in bad_households or key in (bad_person, bad_village):
-            seen.append(key)
+            seen.append((subject.kind, key, rule.id))
             raise kinds[len(seen) % len(kinds)]
         return real(rule, subject, ctx, scope)
 
     monkeypatch.setattr(inference, "evaluate_rule", broken)
     run = evaluate(county_policy, ledger, ON, engine="inference")
-    failed = {(e.subject_kind, e.subject_id) for e in run.errors}
-    expected = {("household", h) for h in bad_households}
-    expected |= {("household", households[-1].household_id), ("village", bad_village)}
-    assert failed == expected
-    assert all(e.message for e in run.errors)
+    failed = [(e.subject_kind, e.subject_id, e.rule_id) for e in run.errors]
+    assert sorted(failed) == sorted(seen) and len(set(failed)) == len(failed)
+    assert {k for k, _, _ in seen} >= {"household", "person", "village"}
+    assert all(e.message.startswith(f"rule {e.rule_id}, ") for e in run.errors)
     # everything else is exactly the clean run's
-    lost = {("household", h) for h in bad_households} | {("household", households[-1].household_id)}
-
-    kept_clean = [f for f in clean.findings if not _in_failed_unit(f, ledger, lost, bad_village)]
+    lost = {(kind, key) for kind, key, _ in seen}
+    kept_clean = [f for f in clean.findings if (f.subject_kind, f.subject_id) not in lost]
     assert list(run.findings) == kept_clean
     assert len(run.findings) < len(clean.findings)
-
-
-def _in_failed_unit(f, ledger, households: set[tuple[str, str]], village: str) -> bool:  # type: ignore[no-untyped-def]
-    """Whether a finding belongs to a failed unit (a household's members and records, a village's)."""
-    ds = ledger.dataset
-    hh = {h for _, h in households}
-    if f.subject_kind == "household":
-        return f.subject_id in hh
-    if f.subject_kind == "village":
-        return f.subject_id == village
-    tables = {
-        "person": ds.persons,
-        "loan": ds.loans or (),
-        "payment": ds.payments or (),
-        "procedure_step": ds.procedure_steps or (),
-        "relocation": ds.relocations or (),
-    }
-    if f.subject_kind in tables:
-        rec = next(r for r in tables[f.subject_kind] if r.key() == f.subject_id)
-        return rec.household_id in hh
-    if f.subject_kind in ("document", "project"):
-        rows = ds.documents if f.subject_kind == "document" else ds.projects
-        rec = next(r for r in rows or () if r.key() == f.subject_id)
-        return rec.village_id == village
-    return False

@@ -7,6 +7,7 @@ tests directly. The batch engine computes the same verdicts column-wise and is c
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from fractions import Fraction
@@ -14,6 +15,7 @@ from typing import Any
 
 from fupin_rules import __version__
 from fupin_rules.engine.context import Context, RecordSubject
+from fupin_rules.errors import FupinRulesError, RuleEvaluationError
 from fupin_rules.expr import UNKNOWN, AggregateRead, FieldRead, Interval, ParamRead, Trace, evaluate
 from fupin_rules.expr.values import k_and
 from fupin_rules.findings.model import (
@@ -29,6 +31,7 @@ from fupin_rules.policy.reads import field_label, read_info
 
 __all__ = [
     "MAX_MISSING_LISTED",
+    "RULE_FAILURES",
     "Scope",
     "build_finding",
     "evaluate_rule",
@@ -39,14 +42,34 @@ __all__ = [
 #: at most this many missing fields are named per condition (the rest are counted in the values)
 MAX_MISSING_LISTED = 20
 
+#: what evaluating one rule on one subject may raise: the reference and inference engines turn
+#: each into an error row for that rule and subject (:class:`RuleEvaluationError`) and keep the
+#: unit's other findings, as the batch engine does per rule
+RULE_FAILURES: tuple[type[Exception], ...] = (
+    FupinRulesError,
+    ArithmeticError,
+    ValueError,
+    KeyError,
+    TypeError,
+    RecursionError,
+)
+
 
 def to_decimal_yuan(value: Any) -> Decimal | None:
-    """An exact amount as Decimal, rounded to fen only if the rule produced a finer fraction."""
+    """An exact amount as Decimal, rounded to fen only if the rule produced a finer fraction.
+
+    The decimal context's precision is widened to the amount's size, so a very large amount is
+    exact (with the default 28 digits it was silently rounded, or failed with InvalidOperation).
+    """
     if value is UNKNOWN or isinstance(value, Interval) or value is None:
         return None
     f = Fraction(value)
-    d = Decimal(f.numerator) / Decimal(f.denominator)
-    return d.quantize(Decimal("0.01")) if d != d.quantize(Decimal("0.01")) else d
+    digits = len(str(abs(f.numerator) // f.denominator))
+    with decimal.localcontext() as c:
+        c.prec = max(28, digits + 30)
+        c.Emax = max(c.Emax, digits + 30)
+        d = Decimal(f.numerator) / Decimal(f.denominator)
+        return d.quantize(Decimal("0.01")) if d != d.quantize(Decimal("0.01")) else d
 
 
 def _param_use(ctx: Context, r: ParamRead) -> ParameterUse:
@@ -190,11 +213,20 @@ Scope = tuple[Any, ConditionResult, dict[str, ParameterUse]]
 
 
 def evaluate_scope(rule: Rule, subject: RecordSubject, ctx: Context) -> Scope | None:
-    """Evaluate a rule's ``applies_if`` (None when the rule has none)."""
+    """Evaluate a rule's ``applies_if`` (None when the rule has none).
+
+    Raises :class:`RuleEvaluationError` (naming the rule, the subject and ``applies_if``) for any
+    of :data:`RULE_FAILURES`.
+    """
     if rule.applies_if is None:
         return None
     params: dict[str, ParameterUse] = {}
-    value, result = _condition(ctx, rule.applies_if, subject, params)
+    try:
+        value, result = _condition(ctx, rule.applies_if, subject, params)
+    except RuleEvaluationError:
+        raise
+    except RULE_FAILURES as exc:
+        raise RuleEvaluationError(rule.id, subject.kind, subject.key, "applies_if", exc) from exc
     return value, result, params
 
 
@@ -204,8 +236,22 @@ def evaluate_rule(
     """The finding of ``rule`` on ``subject`` as of ``ctx.on``: verdict, amount, explanation.
 
     ``scope`` is the rule's already evaluated ``applies_if`` (see :func:`evaluate_scope`), so an
-    engine that routes on the scope does not evaluate it twice.
+    engine that routes on the scope does not evaluate it twice. Raises
+    :class:`RuleEvaluationError` (naming the rule, the subject and the part being evaluated) for
+    any of :data:`RULE_FAILURES`.
     """
+    part = ["the rule"]
+    try:
+        return _evaluate_rule(rule, subject, ctx, scope, part)
+    except RuleEvaluationError:
+        raise
+    except RULE_FAILURES as exc:
+        raise RuleEvaluationError(rule.id, subject.kind, subject.key, part[0], exc) from exc
+
+
+def _evaluate_rule(
+    rule: Rule, subject: RecordSubject, ctx: Context, scope: Scope | None, part: list[str]
+) -> Finding:
     params: dict[str, ParameterUse] = {}
     policy = ctx.policy
     applies_result = None
@@ -215,6 +261,7 @@ def evaluate_rule(
     verdict: Outcome
     if rule.applies_if is not None:
         if scope is None:
+            part[0] = "applies_if"
             scope = evaluate_scope(rule, subject, ctx)
         assert scope is not None
         value, applies_result, scope_params = scope
@@ -226,11 +273,13 @@ def evaluate_rule(
     if rule.applies_if is None or applies_result is None or applies_result.outcome is Outcome.PASS:
         values = []
         for cond in rule.conditions:
+            part[0] = f"condition {cond.id}"
             v, res = _condition(ctx, cond, subject, params)
             values.append(v if not isinstance(v, Interval) else UNKNOWN)
             conditions.append(res)
         verdict = Outcome.of(k_and(*values)) if values else Outcome.PASS
     if verdict is Outcome.PASS and rule.amount is not None:
+        part[0] = "amount"
         trace = Trace()
         amount = to_decimal_yuan(evaluate(rule.amount.expr, subject, ctx, trace))
         for r in trace.reads:
@@ -238,6 +287,7 @@ def evaluate_rule(
                 params.setdefault(r.name, _param_use(ctx, r))
     if verdict is not Outcome.NOT_APPLICABLE:
         for out in rule.outputs:
+            part[0] = f"output {out.id}"
             trace = Trace()
             outputs.append((out.id, evaluate(out.expr, subject, ctx, trace)))
             for r in trace.reads:

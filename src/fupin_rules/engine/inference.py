@@ -7,10 +7,12 @@ one session of the ruleset:
    "n": <index>}``);
 2. a ``derive:<entity>`` rule fires on it, computes the subject's derived variables (the
    stratum's aggregates enter here) and each rule's scope (``applies_if``), and asserts one
-   *derived fact* per group of rules (``{"kind": "derived:<entity>", "g": group, "n": index,
-   "a<j>": "y"|"n"}``) — the chain;
+   *derived fact* per group of at most :data:`MAX_RULES_PER_GROUP` rules
+   (``{"kind": "derived:<entity>:<group>", "n": index, "a<j>": "y"|"n"}``) — the chain;
 3. every policy rule is one durable rule matching the derived facts of its entity and group
-   whose ``a<j>`` says the rule applies; its action evaluates the rule's named conditions and
+   whose ``a<j>`` says the rule applies (each group is its own fact kind, so no kind is tested
+   by more than :data:`MAX_RULES_PER_GROUP` patterns however many rules an entity has: 49
+   household rules in one kind hit durable-rules' 48-pattern limit); its action evaluates the rule's named conditions and
    records the explained finding. Rules out of scope are not fired: their not-applicable
    finding is recorded by the derive action.
 
@@ -29,8 +31,9 @@ from collections.abc import Callable
 from fupin_rules.engine import _durable
 from fupin_rules.engine._durable import ActionContext, DurableEngine, Match, RulesetSpec, RuleSpec
 from fupin_rules.engine.context import Context, RecordSubject
-from fupin_rules.engine.evaluate import Scope, evaluate_rule, evaluate_scope
+from fupin_rules.engine.evaluate import RULE_FAILURES, Scope, evaluate_rule, evaluate_scope
 from fupin_rules.engine.plan import Unit
+from fupin_rules.engine.run import SubjectError, rule_failed
 from fupin_rules.errors import EngineError
 from fupin_rules.findings.model import Finding
 from fupin_rules.policy.model import Policy, Rule
@@ -59,10 +62,15 @@ def _shared_engine() -> DurableEngine:
         return _engine
 
 
+def _derived_kind(entity: str, group: int) -> str:
+    """The fact kind of one group's derived facts (one kind per group: bounded patterns per kind)."""
+    return f"derived:{entity}:{group}"
+
+
 class _Unit:
     """What the actions of one session work on."""
 
-    __slots__ = ("ctx", "findings", "scopes", "subjects")
+    __slots__ = ("ctx", "failures", "findings", "scopes", "subjects")
 
     def __init__(
         self, ctx: Context, subjects: list[tuple[RecordSubject, tuple[Rule, ...]]]
@@ -71,6 +79,8 @@ class _Unit:
         self.subjects = subjects
         self.findings: list[Finding] = []
         self.scopes: dict[tuple[str, str], Scope] = {}
+        # (rule id, subject, error) of each rule that failed on a subject: isolated per rule
+        self.failures: list[tuple[str, RecordSubject, Exception]] = []
 
 
 class _CompiledPolicy:
@@ -94,7 +104,7 @@ class _CompiledPolicy:
             )
             for g, group in enumerate(groups):
                 for j, rule in enumerate(group):
-                    when = Match(kind=f"derived:{entity}", g=str(g), **{f"a{j}": "y"})
+                    when = Match(kind=_derived_kind(entity, g), **{f"a{j}": "y"})
                     specs.append(RuleSpec(f"rule:{rule.id}", when, self._fire(rule)))
         name = f"fupin:{policy.id}:{policy.version}:{policy.content_hash[:16]}"
         self.handle = _shared_engine().register(RulesetSpec(name, specs))
@@ -106,21 +116,29 @@ class _CompiledPolicy:
             subject, _ = unit.subjects[int(n)]
             ctx = unit.ctx
             for var in ctx.policy.variables_for(entity):
-                ctx.derived(subject, var)
+                try:
+                    ctx.derived(subject, var)
+                except RULE_FAILURES:
+                    pass  # raised again, and isolated, in each rule that reads the variable
             for g, group in enumerate(self.groups[entity]):
-                fact: dict[str, str | int] = {"kind": f"derived:{entity}", "g": str(g), "n": n}
+                fact: dict[str, str | int] = {"kind": _derived_kind(entity, g), "n": n}
                 routed = False
                 for j, rule in enumerate(group):
                     # the rule's scope decides whether the Rete network routes the fact to it
-                    scope = evaluate_scope(rule, subject, ctx)
-                    if scope is not None and scope[0] is False:
+                    try:
+                        scope = evaluate_scope(rule, subject, ctx)
+                        if scope is not None and scope[0] is False:
+                            fact[f"a{j}"] = "n"
+                            unit.findings.append(evaluate_rule(rule, subject, ctx, scope))
+                            continue
+                    except RULE_FAILURES as exc:
                         fact[f"a{j}"] = "n"
-                        unit.findings.append(evaluate_rule(rule, subject, ctx, scope))
-                    else:
-                        fact[f"a{j}"] = "y"
-                        routed = True
-                        if scope is not None:
-                            unit.scopes[(n, rule.id)] = scope
+                        unit.failures.append((rule.id, subject, exc))
+                        continue
+                    fact[f"a{j}"] = "y"
+                    routed = True
+                    if scope is not None:
+                        unit.scopes[(n, rule.id)] = scope
                 if routed:
                     c.assert_fact(fact)
 
@@ -133,7 +151,10 @@ class _CompiledPolicy:
             n = str(c.fact["n"])
             subject, _ = unit.subjects[int(n)]
             scope = unit.scopes.pop((n, rule.id), None)
-            unit.findings.append(evaluate_rule(rule, subject, unit.ctx, scope))
+            try:
+                unit.findings.append(evaluate_rule(rule, subject, unit.ctx, scope))
+            except RULE_FAILURES as exc:
+                unit.failures.append((rule.id, subject, exc))
 
         return fire
 
@@ -160,8 +181,14 @@ class InferenceEngine:
                 _compiled[key] = found
         return found
 
-    def evaluate_unit(self, unit: Unit, ctx: Context) -> list[Finding]:
-        """Run one unit in a fresh session; raise EngineError naming the unit if anything failed."""
+    def evaluate_unit(
+        self, unit: Unit, ctx: Context, errors: list[SubjectError] | None = None
+    ) -> list[Finding]:
+        """Run one unit in a fresh session; raise EngineError naming the unit if the session failed.
+
+        A rule failing on one subject is isolated (see
+        :class:`~fupin_rules.engine.run.UnitEngine`): the unit's other findings are kept.
+        """
         compiled = self._compiled(ctx.policy)
         work = _Unit(ctx, list(unit.work))
         try:
@@ -178,4 +205,6 @@ class InferenceEngine:
             raise EngineError(
                 f"{unit.owner.kind} {unit.owner.key}: a rule action failed: {exc}"
             ) from exc
+        for rule_id, subject, failure in work.failures:
+            rule_failed(unit, rule_id, subject.kind, subject.key, failure, errors)
         return work.findings

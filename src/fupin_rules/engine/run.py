@@ -10,21 +10,58 @@ import attrs
 
 from fupin_rules.domain.dataset import DataIssue, Dataset
 from fupin_rules.engine.context import Context, DatasetIndex
-from fupin_rules.engine.evaluate import evaluate_rule
+from fupin_rules.engine.evaluate import RULE_FAILURES, evaluate_rule
 from fupin_rules.engine.plan import STRATA, Unit, units
-from fupin_rules.errors import FupinRulesError
+from fupin_rules.errors import FupinRulesError, RuleEvaluationError
 from fupin_rules.findings.model import Finding, Outcome
 from fupin_rules.policy.model import Policy
 
-__all__ = ["Evaluation", "ReferenceEngine", "SubjectError", "UnitEngine", "run_policy"]
+__all__ = [
+    "Evaluation",
+    "ReferenceEngine",
+    "SubjectError",
+    "UnitEngine",
+    "rule_failed",
+    "run_policy",
+]
 
 
 class UnitEngine(Protocol):
-    """Evaluates the rules of one unit (a household, a village, the county)."""
+    """Evaluates the rules of one unit (a household, a village, the county).
+
+    A rule failing on one subject is isolated: with ``errors`` given, its
+    :class:`SubjectError` (naming the rule and the subject) is appended there and every other
+    finding of the unit is returned; without it, the first
+    :class:`~fupin_rules.errors.RuleEvaluationError` is raised.
+    """
 
     name: str
 
-    def evaluate_unit(self, unit: Unit, ctx: Context) -> list[Finding]: ...
+    def evaluate_unit(
+        self, unit: Unit, ctx: Context, errors: list[SubjectError] | None = None
+    ) -> list[Finding]: ...
+
+
+def rule_failed(
+    unit: Unit,
+    rule_id: str,
+    subject_kind: str,
+    subject_id: str,
+    exc: Exception,
+    errors: list[SubjectError] | None,
+) -> None:
+    """Record one rule's failure on one subject in ``errors`` (or raise it when ``errors`` is None).
+
+    ``exc`` is a :class:`~fupin_rules.errors.RuleEvaluationError` or one of ``RULE_FAILURES``
+    raised around the evaluation (then described as a failure of the whole rule).
+    """
+    if not isinstance(exc, RuleEvaluationError):
+        wrapped = RuleEvaluationError(rule_id, subject_kind, subject_id, "the rule", exc)
+        wrapped.__cause__ = exc
+        exc = wrapped
+    if errors is None:
+        raise exc
+    errors.append(SubjectError(unit.stratum, subject_kind, subject_id, str(exc), rule_id))
 
 
 class ReferenceEngine:
@@ -32,16 +69,27 @@ class ReferenceEngine:
 
     name = "reference"
 
-    def evaluate_unit(self, unit: Unit, ctx: Context) -> list[Finding]:
-        """Findings of the unit's rules."""
-        return [evaluate_rule(rule, subject, ctx) for subject, rules in unit.work for rule in rules]
+    def evaluate_unit(
+        self, unit: Unit, ctx: Context, errors: list[SubjectError] | None = None
+    ) -> list[Finding]:
+        """Findings of the unit's rules (a failing rule: see :class:`UnitEngine`)."""
+        out: list[Finding] = []
+        for subject, rules in unit.work:
+            for rule in rules:
+                try:
+                    out.append(evaluate_rule(rule, subject, ctx))
+                except RULE_FAILURES as exc:
+                    rule_failed(unit, rule.id, subject.kind, subject.key, exc, errors)
+        return out
 
 
 @attrs.frozen
 class SubjectError:
-    """A unit whose evaluation failed: its findings are missing, the run went on.
+    """A rule (or a unit) whose evaluation failed: its findings are missing, the run went on.
 
-    The batch engine evaluates a rule for every subject of its kind at once: when one rule
+    The reference and inference engines isolate failures per rule and subject: ``rule_id`` and
+    ``subject_id`` name the one finding that is missing. A unit whose whole session failed has
+    ``rule_id`` None. The batch engine evaluates a rule for every subject of its kind at once: when one rule
     fails there, ``rule_id`` names it and ``subject_id`` is ``"*"`` (every subject of
     ``subject_kind`` lacks that rule's findings; their other findings are present).
     """
@@ -101,7 +149,8 @@ def run_policy(
     """Evaluate ``policy`` on ``dataset`` as of ``on``.
 
     ``only`` restricts a stratum to some owners, e.g. ``{"household": ["H1"], "village": []}``.
-    A unit that raises a library error becomes a :class:`SubjectError`; the run goes on.
+    A rule that fails on one subject becomes a :class:`SubjectError` naming both (the unit's
+    other findings are kept); a unit that fails as a whole becomes one; the run goes on.
     Not-applicable findings are counted and dropped unless ``keep_not_applicable``.
     """
     engine = engine or ReferenceEngine()
@@ -113,7 +162,7 @@ def run_policy(
         keys = None if only is None else only.get(stratum, [])
         for unit in units(ctx, stratum, keys):
             try:
-                got = engine.evaluate_unit(unit, ctx)
+                got = engine.evaluate_unit(unit, ctx, errors)
             except (FupinRulesError, ArithmeticError, ValueError, KeyError, TypeError) as exc:
                 errors.append(
                     SubjectError(

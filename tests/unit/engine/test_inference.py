@@ -88,12 +88,15 @@ def test_action_failure_is_an_engine_error_and_the_next_unit_works(
         return real(rule, subject, ctx, scope)
 
     monkeypatch.setattr(inference, "evaluate_rule", broken)
-    with pytest.raises(EngineError, match="household H1: a rule action failed: injected"):
+    with pytest.raises(
+        EngineError,
+        match=r"rule person.rain_and_dew.grant, person P1: .*ZeroDivisionError.*injected",
+    ):
         ev.household("H1", ON)
     assert [f.subject_id for f in ev.household("H3", ON)] == ["P3"]
 
 
-def test_a_failing_unit_becomes_an_error_row_and_the_run_completes(
+def test_a_failing_rule_becomes_an_error_row_and_the_run_completes(
     mini_policy, monkeypatch
 ) -> None:  # type: ignore[no-untyped-def]
     real = inference.evaluate_rule
@@ -105,7 +108,9 @@ def test_a_failing_unit_becomes_an_error_row_and_the_run_completes(
 
     monkeypatch.setattr(inference, "evaluate_rule", broken)
     run = fr.evaluate(mini_policy, _village(6), ON, engine="inference")
-    assert [(e.subject_kind, e.subject_id) for e in run.errors] == [("household", "H1")]
+    assert [(e.subject_kind, e.subject_id, e.rule_id) for e in run.errors] == [
+        ("person", "P1", "person.rain_and_dew.grant")
+    ]
     assert {f.subject_id for f in run.findings} == {"P3", "P5", "V1"}
 
 
