@@ -57,9 +57,11 @@ wait inside a session for another thread that uses the engine. Use processes for
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import sys
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Final
@@ -87,6 +89,7 @@ __all__ = [
     "check_id_hashes",
     "durable_available",
     "fnv1a_32",
+    "interrupts_deferred",
 ]
 
 ENGINE_LOCK: Final = threading.RLock()
@@ -157,13 +160,15 @@ class _Durable:
 
             durable's ``Promise.run`` builds a self-referencing ``timeout`` closure on every
             action: cyclic garbage that made the garbage collector the p99 latency. Our actions
-            catch their own exceptions; this only guards against surprises.
+            catch their own exceptions; this only guards against surprises. An interrupt
+            (KeyboardInterrupt, SystemExit) that lands here propagates: the session's ruleset is
+            then rebuilt before its next use (see ``_Compiled.broken``).
             """
 
             def run(self, c: Any, complete: Callable[[Any], None]) -> None:
                 try:
                     self._func(c)
-                except BaseException as error:
+                except Exception as error:
                     c.s.exception = f"exception caught {error}"
                 complete(None)
 
@@ -231,6 +236,41 @@ def check_id_hashes() -> int:
             raise EngineError(f"durable ids {other!r} and {text!r} share the 32-bit hash {h:#010x}")
     _ids_checked = True
     return len(seen)
+
+
+@contextlib.contextmanager
+def interrupts_deferred() -> Iterator[None]:
+    """Hold back Ctrl-C (SIGINT) while the block runs; raise the KeyboardInterrupt after it.
+
+    A KeyboardInterrupt landing between two of durable-rules' calls (an action started and never
+    completed, a marker fact observed and never deleted) left the engine broken for good in a
+    Jupyter session. Evaluating one unit takes milliseconds: waiting for it costs nothing, and
+    the interrupt still reaches the caller. Only the main thread receives signals; elsewhere
+    (and if the handler cannot be replaced) this does nothing. A KeyboardInterrupt raised any
+    other way is still handled: the session's ruleset is rebuilt before its next use.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    pending: list[Any] = []
+
+    def hold(signum: int, frame: Any) -> None:
+        pending.append(frame)
+
+    try:
+        previous = signal.signal(signal.SIGINT, hold)
+    except (ValueError, OSError):  # pragma: no cover - embedded interpreters
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if pending:
+            if callable(previous):
+                previous(signal.SIGINT, pending[0])
+            elif previous != signal.SIG_IGN:
+                raise KeyboardInterrupt
 
 
 # --------------------------------------------------------------------------------------------
@@ -476,9 +516,25 @@ class ActionContext:
 
 
 class _Compiled:
-    """A registered ruleset: its durable object, session id and the session now open on it."""
+    """A registered ruleset: its durable object, session id and the session now open on it.
 
-    __slots__ = ("active", "name", "rule_names", "sid", "signature")
+    ``broken`` is set when a session of it was interrupted (KeyboardInterrupt, SystemExit) or
+    failed inside durable-rules itself: durable's state for the session id may then be left
+    half-updated (the marker fact already observed, an action started and never completed), and
+    every later session on it would fail. The next :meth:`DurableEngine.session` registers the
+    same rules again under a fresh name and session id (``rebuilds`` counts them).
+    """
+
+    __slots__ = (
+        "active",
+        "broken",
+        "build",
+        "name",
+        "rebuilds",
+        "rule_names",
+        "sid",
+        "signature",
+    )
 
     def __init__(self, name: str, sid: str, signature: Any, rule_names: tuple[str, ...]) -> None:
         self.name = name
@@ -486,6 +542,9 @@ class _Compiled:
         self.signature = signature
         self.rule_names = rule_names
         self.active: Session | None = None
+        self.broken = False
+        self.rebuilds = 0
+        self.build: Callable[[], dict[str, Any]] = dict
 
 
 @dataclass(frozen=True, slots=True)
@@ -543,6 +602,8 @@ class Session:
         ENGINE_LOCK.acquire()
         try:
             compiled = self._compiled
+            if compiled.active is not None and not compiled.active._open:
+                compiled.active = None  # an interrupt skipped the end of its close
             if compiled.active is not None:
                 raise EngineError(
                     f"ruleset {compiled.name!r} already has an open session in this thread "
@@ -571,6 +632,9 @@ class Session:
         tb: TracebackType | None,
     ) -> None:
         try:
+            if exc is not None and not isinstance(exc, Exception):
+                # an interrupt may have landed anywhere, even between durable's calls
+                self._compiled.broken = True
             self._close()
         finally:
             ENGINE_LOCK.release()
@@ -619,6 +683,9 @@ class Session:
         try:
             state = self._host.assert_fact(compiled.name, payload)
         except BaseException as exc:
+            # raised by durable itself (or an interrupt inside it), not by one of our actions
+            # (they catch their own): its state for this session may be half-updated
+            compiled.broken = True
             self._record_failure(self._engine_error(exc, payload), "")
         finally:
             self._dispatching = False
@@ -673,10 +740,13 @@ class Session:
         compiled = self._compiled
         try:
             if self._live:
-                self._live = False
                 with ENGINE_LOCK:
                     self._host.delete_state(compiled.name, self._sid)
-        except Exception as exc:
+                self._live = False
+        except BaseException as exc:
+            compiled.broken = True  # the state may be left behind: rebuild before next use
+            if not isinstance(exc, Exception):
+                raise
             raise EngineError(
                 f"ruleset {compiled.name!r}: durable-rules failed to delete a session: {exc}"
             ) from exc
@@ -743,6 +813,7 @@ class DurableEngine:
                 check_id_hashes()
             self._host: Any = d.host_class()
         self._rulesets: dict[str, RulesetHandle] = {}
+        self._sids = 0  # session ids handed out (one per registration, rebuilds included)
 
     @property
     def ruleset_names(self) -> tuple[str, ...]:
@@ -757,7 +828,7 @@ class DurableEngine:
         Raises ValueError for malformed specs and rulesets over the network limits.
         """
         _validate_spec(spec)
-        d = _load()
+        _load()
         with ENGINE_LOCK:
             existing = self._rulesets.get(spec.name)
             if existing is not None:
@@ -767,41 +838,61 @@ class DurableEngine:
                         "put the content hash in the name so versions get distinct names"
                     )
                 return existing
-            if len(self._rulesets) >= MAX_RULESETS_PER_ENGINE:
-                raise EngineError(f"more than {MAX_RULESETS_PER_ENGINE} rulesets in one engine")
-            sid = _ID_STRINGS[len(self._rulesets) + 1]
+            sid = self._next_sid()
             rule_names = tuple(rule.name for rule in spec.rules)
             compiled = _Compiled(spec.name, sid, spec.signature(), rule_names)
-            definition: dict[str, Any] = {
-                _MARKER_RULE: {
-                    "all": [{"m": {_MARKER_FIELD: "1"}}],
-                    "run": d.promise(_make_marker(compiled)),
-                },
-                # Handles every fact (so none raises MessageNotHandledException) but never fires:
-                # the second pattern matches no fact.
-                _CATCH_ALL_RULE: {
-                    "all": [{"m": {"$ex": {"kind": 1}}}, {"n": {_NEVER_FIELD: "1"}}],
-                    "run": d.promise(_ignore),
-                },
-            }
-            for index, rule in enumerate(spec.rules):
-                patterns = rule.patterns
-                names = (
-                    ("m",) if len(patterns) == 1 else tuple(f"m{i}" for i in range(len(patterns)))
-                )
-                definition[f"r{index}"] = {
-                    "all": [{n: p._definition()} for n, p in zip(names, patterns, strict=True)],
-                    "run": d.promise(_make_action(compiled, rule.name, names, rule.action)),
-                }
-            try:
-                self._host.register_rulesets({spec.name: definition})
-            except Exception as exc:
-                raise EngineError(
-                    f"durable-rules refused ruleset {spec.name!r}: {getattr(exc, 'message', exc)}"
-                ) from exc
+            compiled.build = lambda: self._definition(spec, compiled)
+            self._register(compiled)
             handle = RulesetHandle(spec.name, rule_names, compiled)
             self._rulesets[spec.name] = handle
             return handle
+
+    def _next_sid(self) -> str:
+        if self._sids >= MAX_RULESETS_PER_ENGINE:
+            raise EngineError(f"more than {MAX_RULESETS_PER_ENGINE} rulesets in one engine")
+        self._sids += 1
+        return _ID_STRINGS[self._sids]
+
+    def _register(self, compiled: _Compiled) -> None:
+        try:
+            self._host.register_rulesets({compiled.name: compiled.build()})
+        except Exception as exc:
+            raise EngineError(
+                f"durable-rules refused ruleset {compiled.name!r}: {getattr(exc, 'message', exc)}"
+            ) from exc
+
+    def _rebuild(self, compiled: _Compiled) -> None:
+        """Register a broken ruleset's rules again under a fresh name and session id."""
+        base = compiled.name.rsplit("~", 1)[0] if compiled.rebuilds else compiled.name
+        compiled.sid = self._next_sid()
+        compiled.rebuilds += 1
+        compiled.name = f"{base}~{compiled.rebuilds}"
+        self._register(compiled)
+        compiled.broken = False
+
+    def _definition(self, spec: RulesetSpec, compiled: _Compiled) -> dict[str, Any]:
+        """durable's JSON form of ``spec`` with fresh actions bound to ``compiled``."""
+        d = _load()
+        definition: dict[str, Any] = {
+            _MARKER_RULE: {
+                "all": [{"m": {_MARKER_FIELD: "1"}}],
+                "run": d.promise(_make_marker(compiled)),
+            },
+            # Handles every fact (so none raises MessageNotHandledException) but never fires:
+            # the second pattern matches no fact.
+            _CATCH_ALL_RULE: {
+                "all": [{"m": {"$ex": {"kind": 1}}}, {"n": {_NEVER_FIELD: "1"}}],
+                "run": d.promise(_ignore),
+            },
+        }
+        for index, rule in enumerate(spec.rules):
+            patterns = rule.patterns
+            names = ("m",) if len(patterns) == 1 else tuple(f"m{i}" for i in range(len(patterns)))
+            definition[f"r{index}"] = {
+                "all": [{n: p._definition()} for n, p in zip(names, patterns, strict=True)],
+                "run": d.promise(_make_action(compiled, rule.name, names, rule.action)),
+            }
+        return definition
 
     def session(self, handle: RulesetHandle, context: Any = None) -> Session:
         """A new session on ``handle``'s ruleset, to be used as ``with ... as s:``.
@@ -811,4 +902,9 @@ class DurableEngine:
         """
         if self._rulesets.get(handle.name) is not handle:
             raise EngineError(f"ruleset {handle.name!r} is not registered with this engine")
-        return Session(self._host, handle._compiled, context)
+        compiled = handle._compiled
+        if compiled.broken:
+            with ENGINE_LOCK:
+                if compiled.broken and (compiled.active is None or not compiled.active._open):
+                    self._rebuild(compiled)
+        return Session(self._host, compiled, context)

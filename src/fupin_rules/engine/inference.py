@@ -192,7 +192,10 @@ class InferenceEngine:
         compiled = self._compiled(ctx.policy)
         work = _Unit(ctx, list(unit.work))
         try:
-            with self._engine.session(compiled.handle, context=work) as session:
+            with (
+                _durable.interrupts_deferred(),
+                self._engine.session(compiled.handle, context=work) as session,
+            ):
                 for n, (subject, _rules) in enumerate(work.subjects):
                     if subject.kind in compiled.groups:
                         session.assert_fact({"kind": "subject", "e": subject.kind, "n": str(n)})
