@@ -381,6 +381,10 @@ def _register_extensions() -> None:
 
     register_runs(app)
 
+    from fupin_rules.service.cli import register as register_serve
+
+    register_serve(app)
+
 
 _register_extensions()
 
