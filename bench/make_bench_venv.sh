@@ -50,9 +50,11 @@ if [[ ! -x "$venv/bin/python" ]]; then
 fi
 pip=("$venv/bin/python" -m pip install -q)
 # The peers and what the benchmarks import besides the project.
-"${pip[@]}" "openfisca-core>=46,<47" numpy "zen-engine>=2,<3"
+# openfisca-core's web-api extra: bench_service.py runs the peer's Web API (openfisca serve)
+"${pip[@]}" "openfisca-core[web-api]>=46,<47" numpy "zen-engine>=2,<3"
 # The project and its policy, editable, so the bench measures this checkout.
-"${pip[@]}" -e "$root" -e "$root/policies/county_2017"
+# (with the serve extra: bench_service.py runs fupin-rules serve next to openfisca serve)
+"${pip[@]}" -e "$root[serve]" -e "$root/policies/county_2017"
 # The peer model, from a temporary copy (the shared folder is read-only for pip's build).
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT

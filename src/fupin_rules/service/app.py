@@ -33,12 +33,8 @@ from fupin_rules.findings.model import Finding
 from fupin_rules.findings.render import explain as explain_text
 from fupin_rules.findings.render import finding_to_json
 from fupin_rules.policy.model import Policy
-from fupin_rules.service.decision_log import (
-    DecisionEntry,
-    DecisionLog,
-    SQLiteDecisionLog,
-    input_digest,
-)
+from fupin_rules.runs.store import default_store_path, input_digest
+from fupin_rules.service.decision_log import DecisionEntry, DecisionLog, StoreDecisionLog
 from fupin_rules.service.describe import coverage_rows, policy_detail, policy_summary
 from fupin_rules.service.examples import decision_example
 from fupin_rules.service.jobs import Job, JobManager
@@ -84,7 +80,9 @@ class ServiceConfig:
     #: policy refs to serve (installed names, ``name@version``, folders); None = all installed
     policies: tuple[str, ...] | None = None
     #: the decision log's SQLite file (``:memory:`` keeps it in memory)
-    decision_log: str = "fupin-decisions.sqlite"
+    #: the run store whose ``decisions`` table is the decision log (default: $FUPIN_RULES_STORE
+    #: or fupin-runs.sqlite, as ``fupin-rules check --store``)
+    store: str = ""
     engine: str = "auto"
     #: accepted API keys; empty = no authentication
     api_keys: frozenset[str] = frozenset()
@@ -262,11 +260,6 @@ def _finding_json(f: Finding) -> dict[str, Any]:
     return finding_to_json(f)
 
 
-def _amount(f: Finding) -> str | None:
-    j = _finding_json(f)["amount_yuan"]
-    return None if j is None else str(j)
-
-
 def create_app(
     config: ServiceConfig = ServiceConfig(),
     *,
@@ -275,7 +268,7 @@ def create_app(
 ) -> FastAPI:
     """The FastAPI application (``uvicorn`` serves it; :func:`serve` does both)."""
     reg = registry or PolicyRegistry.load(config.policies)
-    log: DecisionLog = decision_log or SQLiteDecisionLog(config.decision_log)
+    log: DecisionLog = decision_log or StoreDecisionLog(config.store or default_store_path())
     jobs = JobManager(workers=config.job_workers)
 
     @asynccontextmanager
@@ -470,20 +463,19 @@ def create_app(
                 422, "unprocessable", "The request could not be answered", str(exc)
             ) from None
 
-    def _log(
-        endpoint: str, p: Policy, on: dt.date, digest: str, findings: list[Finding], subject: str
-    ) -> None:
+    def _log(p: Policy, on: dt.date, digest: str, findings: list[Finding]) -> None:
         log.append(
             [
                 DecisionEntry(
-                    endpoint=endpoint,
                     policy_ref=p.ref,
+                    policy_id=p.id,
+                    policy_version=p.version,
+                    policy_hash=p.content_hash,
                     on=on,
                     rule_id=f.rule_id,
                     subject=f"{f.subject_kind}:{f.subject_id}",
                     input_digest=digest,
                     verdict=f.verdict.value,
-                    amount_yuan=_amount(f),
                     result=json.dumps(_finding_json(f), ensure_ascii=False, separators=(",", ":")),
                 )
                 for f in findings
@@ -493,7 +485,7 @@ def create_app(
     def _decision_response(
         endpoint: str, p: Policy, req: DecisionRequest, digest: str, f: Finding, lang: str | None
     ) -> DecisionResponse:
-        _log(endpoint, p, req.on, digest, [f], req.subject)
+        _log(p, req.on, digest, [f])
         return DecisionResponse(
             policy=p.ref,
             input_digest=digest,
@@ -576,7 +568,7 @@ def create_app(
             raise Problem(
                 422, "unprocessable", "The request could not be answered", str(exc)
             ) from None
-        _log(kind, p, req.on, digest, fs, req.subject)
+        _log(p, req.on, digest, fs)
         return UnitResponse(
             policy=p.ref,
             input_digest=digest,
@@ -631,6 +623,7 @@ def create_app(
             created=job.created,
             finished=job.finished,
             summary=summary,
+            run_id=job.run_id,
             problem=job.problem,
             links=links,
         )
@@ -665,10 +658,9 @@ def create_app(
         p = reg.get(policy)
         reg.check_period(p, on, entitlement=False)
         data = await file.read()
-        loaded = await run_in_threadpool(
+        loaded, digest = await run_in_threadpool(
             load_upload, data, filename=file.filename, declared=format, limits=config.upload
         )
-        digest = input_digest({"sha256_of_upload": _sha256(data), "on": on.isoformat()})
 
         def run(job: Job) -> Any:
             if engine == "batch":
@@ -687,24 +679,12 @@ def create_app(
             return evaluate(p, loaded, on, engine=engine, progress=step)
 
         def done(job: Job) -> None:
-            from fupin_rules.reports.json_report import summary as summarize
-
             assert job.evaluation is not None
-            s = summarize(job.evaluation)
-            log.append(
-                [
-                    DecisionEntry(
-                        endpoint="run",
-                        policy_ref=p.ref,
-                        on=on,
-                        rule_id=None,
-                        subject=f"county:{loaded.dataset.county.key()}",
-                        input_digest=digest,
-                        verdict="run",
-                        amount_yuan=None,
-                        result=json.dumps(s, ensure_ascii=False),
-                    )
-                ]
+            job.run_id = log.record_run(
+                job.evaluation,
+                input_name=file.filename or "upload",
+                input_digest=digest,
+                dataset=loaded.dataset,
             )
 
         job = jobs.submit(p, on, loaded, run, done)
@@ -791,16 +771,10 @@ def create_app(
 
     @app.get("/v1/decisions", tags=["service"])
     def decisions(limit: Annotated[int, Query(ge=1, le=1000)] = 50) -> list[dict[str, Any]]:
-        """The decision log's last entries, newest first."""
-        return [e.to_json() for e in log.recent(limit)]
+        """The decision log's last entries, newest first (the run store's ``decisions``)."""
+        return log.recent(limit)
 
     return app
-
-
-def _sha256(data: bytes) -> str:
-    import hashlib
-
-    return hashlib.sha256(data).hexdigest()
 
 
 def _version() -> str:

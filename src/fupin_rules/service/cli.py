@@ -25,9 +25,13 @@ def serve_cmd(
             "Default: every installed policy and its kept releases.",
         ),
     ] = None,
-    decision_log: Annotated[Path, typer.Option(help="SQLite file of the decision log.")] = Path(
-        "fupin-decisions.sqlite"
-    ),
+    store: Annotated[
+        Path | None,
+        typer.Option(
+            help="Run store (SQLite) whose decisions table is the decision log; dataset runs "
+            "are stored as runs. Default: $FUPIN_RULES_STORE or fupin-runs.sqlite."
+        ),
+    ] = None,
     engine: Annotated[str, typer.Option(help="auto | inference | reference")] = "auto",
     api_key_file: Annotated[
         Path | None,
@@ -55,7 +59,7 @@ def serve_cmd(
     try:
         config = ServiceConfig(
             policies=tuple(policy) if policy else None,
-            decision_log=str(decision_log),
+            store=str(store) if store else "",
             engine=engine,
             api_keys=read_api_keys(api_key_file),
             max_body_bytes=max_body_mb << 20,

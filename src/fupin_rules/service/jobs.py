@@ -38,6 +38,7 @@ class Job:
     evaluation: Evaluation | None = None
     loaded: LoadResult | None = None
     problem: dict[str, Any] | None = None
+    run_id: int | None = None  # in the run store, once done
     event: threading.Event = attrs.field(factory=threading.Event)
 
 

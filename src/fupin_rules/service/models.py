@@ -237,5 +237,6 @@ class JobStatus(_Strict):
     created: dt.datetime
     finished: dt.datetime | None
     summary: dict[str, Any] | None = None
+    run_id: int | None = Field(None, description="The run's id in the run store, once done")
     problem: dict[str, Any] | None = None
     links: dict[str, str]

@@ -24,6 +24,7 @@ import attrs
 from fupin_rules.api import load_data
 from fupin_rules.domain.dataset import LoadResult
 from fupin_rules.errors import FupinRulesError
+from fupin_rules.runs.store import input_digest
 from fupin_rules.service.problems import FieldError, Problem
 
 __all__ = ["UploadFormat", "UploadLimits", "detect_upload_format", "load_upload"]
@@ -162,10 +163,12 @@ def load_upload(
     filename: str | None = None,
     declared: str | None = None,
     limits: UploadLimits = UploadLimits(),
-) -> LoadResult:
+) -> tuple[LoadResult, str]:
     """Validate an uploaded dataset; a :class:`Problem` (4xx) when it cannot be read at all.
 
-    Bad rows are issues of the returned result, as for any ledger.
+    Bad rows are issues of the returned result, as for any ledger. The digest is the run
+    store's :func:`~fupin_rules.runs.input_digest` of the file (of the unzipped folder for a zip),
+    as ``fupin-rules check --store`` records for the same file or folder.
     """
     if len(data) > limits.max_upload_bytes:
         raise _bad(
@@ -195,7 +198,7 @@ def load_upload(
             except zipfile.BadZipFile:
                 raise _bad("the upload is not a readable zip file") from None
         try:
-            return load_data(target)
+            return load_data(target), input_digest(target)
         except FupinRulesError as exc:
             detail = str(exc).replace(str(tmp) + "/", "").replace(str(tmp), "")
             raise Problem(

@@ -46,8 +46,8 @@ def running_server(
             LOOPBACK,
             "--port",
             str(port),
-            "--decision-log",
-            str(tmp / f"decisions-{port}.sqlite"),
+            "--store",
+            str(tmp / f"runs-{port}.sqlite"),
             *args,
         ]
         if "--policy" not in args:

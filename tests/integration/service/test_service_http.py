@@ -184,15 +184,25 @@ def test_decision_log_is_an_sqlite_file(
     body = {**decision_example(), "on": "2017-11-11"}
     r = client.post("/v1/policies/county_2017/eligibility", json=body)
     assert r.status_code == 200
-    (db,) = server_run[1].glob("decisions-*.sqlite")
+    (db,) = server_run[1].glob("runs-*.sqlite")  # the run store's decisions table
     with contextlib.closing(sqlite3.connect(db)) as con:
         rows = con.execute(
-            "SELECT policy_ref, rule_id, verdict, amount_yuan, at FROM decisions"
-            " WHERE input_digest = ?",
+            "SELECT policy_ref, policy_version, rule_id, subject, verdict, on_date, result,"
+            " recorded_at FROM decisions WHERE input_digest = ?",
             (r.json()["input_digest"],),
         ).fetchall()
-    assert [row[:4] for row in rows] == [(r.json()["policy"], EXAMPLE_RULE, "pass", "5000")]
-    assert rows[0][4].startswith("20")
+    assert [row[:6] for row in rows] == [
+        (
+            r.json()["policy"],
+            "1.0.0",
+            EXAMPLE_RULE,
+            f"person:{EXAMPLE_PERSON}",
+            "pass",
+            "2017-11-11",
+        )
+    ]
+    assert json.loads(rows[0][6]) == r.json()["finding"]
+    assert rows[0][7].startswith("20")
 
 
 # --------------------------------------------------------------------------- problems

@@ -144,11 +144,27 @@ def test_a_run_is_a_job_with_progress(client: httpx.Client) -> None:
     assert seen == sorted(seen) and seen[-1] == job["progress"]["total"]  # progress only grows
 
 
-def test_runs_are_logged(client: httpx.Client, uploads: dict[str, tuple[str, bytes]]) -> None:
+def test_runs_are_stored_in_the_run_store(
+    client: httpx.Client,
+    uploads: dict[str, tuple[str, bytes]],
+    server_run: tuple[str, Path, int],
+) -> None:
+    """A run through the service is a run of the run store, as ``check --store`` records."""
+    from fupin_rules.runs import RunStore, input_digest
+
     job = _run(client, *uploads["json"])
-    entries = client.get("/v1/decisions", params={"limit": 20}).json()
-    runs = [e for e in entries if e["verdict"] == "run" and e["policy"] == job["policy"]]
-    assert runs and runs[0]["result"] == job["summary"]
+    (db,) = server_run[1].glob("runs-*.sqlite")
+    with RunStore(db, create=False) as store:
+        run = store.run(job["run_id"])
+        problems = store.findings(job["run_id"], problems_only=True)
+    assert run.policy_ref == job["policy"] and run.input_name == "county.json"
+    assert (run.findings, run.problems) == (job["summary"]["findings"], job["summary"]["problems"])
+    assert len(problems) == job["summary"]["problems"] > 0
+    located = [p for p in problems if p.subject_kind in ("household", "person")]
+    assert located and all(p.township_id and p.village_id for p in located)  # for 整改
+    tmp = server_run[1] / "same-upload.json"
+    tmp.write_bytes(uploads["json"][1])
+    assert run.input_digest == input_digest(tmp)
 
 
 def test_bad_rows_of_an_upload_are_listed_not_dropped(

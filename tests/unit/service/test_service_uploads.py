@@ -31,15 +31,16 @@ def _refused(data: bytes, status: int, words: str, **kw: object) -> Problem:
 
 
 def test_a_plain_csv_zip_loads() -> None:
-    loaded = load_upload(_zip([("county.csv", COUNTY_CSV)]), filename="x.zip")
+    loaded, digest = load_upload(_zip([("county.csv", COUNTY_CSV)]), filename="x.zip")
     assert loaded.dataset.county.county_id == "420323"
+    assert digest.startswith("sha256:") and len(digest) == 7 + 64
 
 
 def test_one_top_folder_is_fine_and_mac_junk_is_ignored() -> None:
     data = _zip(
         [("县/county.csv", COUNTY_CSV), ("__MACOSX/._county.csv", b"x"), (".DS_Store", b"x")]
     )
-    assert load_upload(data).dataset.county.county_id == "420323"
+    assert load_upload(data)[0].dataset.county.county_id == "420323"
 
 
 @pytest.mark.parametrize(
