@@ -17,8 +17,9 @@ __all__ = [
     "sample_county",
 ]
 
-#: a person the sample county's Rain and Dew grant (雨露计划) passes for, 5000 yuan
-EXAMPLE_PERSON = "P00000446"
+#: a student the sample county's Rain and Dew grant (雨露计划) passes for, 5000 yuan, under
+#: county_2017 1.0.0 and 1.1.0 alike (a son of a registered-poor household)
+EXAMPLE_PERSON = "P00000827"
 EXAMPLE_RULE = "person.rain_and_dew.grant"
 EXAMPLE_ON = "2017-09-01"
 

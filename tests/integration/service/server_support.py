@@ -51,7 +51,8 @@ def running_server(
             *args,
         ]
         if "--policy" not in args:
-            cmd += ["--policy", "county_2017", "--policy", str(COUNTY_2018)]
+            cmd += ["--policy", "county_2017", "--policy", "county_2017@1.0.0"]
+            cmd += ["--policy", str(COUNTY_2018)]
         log = (tmp / f"server-{port}.log").open("wb")
         proc = subprocess.Popen(
             cmd, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}

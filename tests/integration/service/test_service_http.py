@@ -42,6 +42,9 @@ def test_policies_listed_side_by_side_with_hash_and_period(client: httpx.Client)
     assert r.status_code == 200
     by_ref = {p["ref"]: p for p in r.json()}
     assert {"county_2017@1.0.0", "county_2018@0.1.0"} <= set(by_ref)
+    # a newer county_2017 (1.1.0) is served next to the frozen 1.0.0, each with its own hash
+    versions = {p["version"]: p["hash"] for p in by_ref.values() if p["id"] == "county_2017"}
+    assert len(versions) >= 2 and len(set(versions.values())) == len(versions)
     p = by_ref["county_2017@1.0.0"]
     assert len(p["hash"]) == 64
     assert p["effective"] == {"start": "2017-01-01", "end": "2017-12-31"}
@@ -73,7 +76,13 @@ def test_coverage_table_json_and_markdown(client: httpx.Client) -> None:
     assert rows and all({"clause", "rules", "uncovered"} <= set(r) for r in rows)
     md = client.get("/v1/policies/county_2017/coverage", params={"format": "markdown"})
     assert md.status_code == 200 and md.headers["content-type"].startswith("text/markdown")
-    assert md.text.startswith("# Coverage of county_2017 1.0.0")
+    newest = max(
+        (p for p in client.get("/v1/policies").json() if p["id"] == "county_2017"),
+        key=lambda p: tuple(int(x) for x in p["version"].split(".")),
+    )
+    assert md.text.startswith(f"# Coverage of county_2017 {newest['version']}")  # bare id: newest
+    old = client.get("/v1/policies/county_2017@1.0.0/coverage", params={"format": "markdown"})
+    assert old.text.startswith("# Coverage of county_2017 1.0.0")
 
 
 # --------------------------------------------------------------------------- decisions
@@ -194,7 +203,7 @@ def test_decision_log_is_an_sqlite_file(
     assert [row[:6] for row in rows] == [
         (
             r.json()["policy"],
-            "1.0.0",
+            r.json()["finding"]["policy"]["version"],
             EXAMPLE_RULE,
             f"person:{EXAMPLE_PERSON}",
             "pass",
@@ -233,7 +242,7 @@ def test_rule_of_the_wrong_kind_is_422(client: httpx.Client) -> None:
 
 
 def test_unknown_subject_is_422_with_did_you_mean(client: httpx.Client) -> None:
-    body = {**decision_example(), "subject": "P0000446"}
+    body = {**decision_example(), "subject": EXAMPLE_PERSON.replace("P0", "P", 1)}  # a zero short
     p = _problem(client.post("/v1/policies/county_2017/eligibility", json=body), 422)
     assert p["errors"][0]["field"] == "subject" and "did you mean" in p["detail"]
 

@@ -62,7 +62,7 @@ def library_summary(small_county: dict[str, Any]) -> dict[str, Any]:
     from fupin_rules import evaluate
     from fupin_rules.reports.json_report import summary
 
-    ev = evaluate("county_2017", small_county, dt.date.fromisoformat(ON), engine="reference")
+    ev = evaluate("county_2017@1.0.0", small_county, dt.date.fromisoformat(ON), engine="reference")
     return summary(ev)
 
 
