@@ -17,6 +17,7 @@ from typing import Annotated, Any
 import typer
 
 from fupin_rules._gc import gc_paused
+from fupin_rules.api import AUTO_BATCH_HOUSEHOLDS
 from fupin_rules.errors import FupinRulesError
 
 app = typer.Typer(
@@ -90,7 +91,13 @@ def check(
         str, typer.Option("--policy", "-p", help="Installed policy name[@version] or folder.")
     ] = DEFAULT_POLICY,
     on: Annotated[str, typer.Option(help="As-of date YYYY-MM-DD.")] = DEFAULT_ON,
-    engine: Annotated[str, typer.Option(help="auto | inference | reference | batch")] = "auto",
+    engine: Annotated[
+        str,
+        typer.Option(
+            help=f"auto (batch from {AUTO_BATCH_HOUSEHOLDS} households up, else reference: "
+            "the fastest per-case engine) | batch | reference | inference"
+        ),
+    ] = "auto",
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Write the JSON report here.")
     ] = None,
@@ -120,7 +127,9 @@ def check(
     ] = None,
 ) -> None:
     """Run the whole dataset through a policy (回头看) and report the problems found."""
-    from fupin_rules.api import load_data
+    import attrs
+
+    from fupin_rules.api import choose_engine, load_data
     from fupin_rules.reports.json_report import summary, write_json_file
 
     as_of = _date(on)
@@ -130,12 +139,14 @@ def check(
     with gc_paused():
         try:
             loaded = load_data(path)
-            if engine == "batch":
+            chosen, reason = choose_engine(engine, loaded.dataset)
+            if chosen == "batch":
                 from fupin_rules.batch import evaluate_batch
 
                 ev = evaluate_batch(policy, loaded, as_of)
             else:
-                ev = _evaluate_with_progress(policy, loaded, as_of, engine, quiet)
+                ev = _evaluate_with_progress(policy, loaded, as_of, chosen, quiet)
+            ev = attrs.evolve(ev, engine_reason=reason)
         except FupinRulesError as exc:
             _fail(str(exc))
             return
@@ -163,7 +174,7 @@ def check(
     if not quiet:
         s = summary(ev)
         typer.echo(
-            f"{ev.policy_id} {ev.policy_version} ({ev.policy_hash[:12]}) as of {ev.on} on {path.name}, engine {ev.engine}"
+            f"{ev.policy_id} {ev.policy_version} ({ev.policy_hash[:12]}) as of {ev.on} on {path.name}, engine {ev.engine_reason or ev.engine}"
         )
         typer.echo(
             f"findings {s['findings']}: pass {s['by_verdict']['pass']}, fail {s['by_verdict']['fail']}, "
@@ -202,7 +213,7 @@ def explain_cmd(
     policy: Annotated[str, typer.Option("--policy", "-p")] = DEFAULT_POLICY,
     on: Annotated[str, typer.Option(help="As-of date YYYY-MM-DD.")] = DEFAULT_ON,
     lang: Annotated[str, typer.Option(help="zh | en | json")] = "zh",
-    engine: Annotated[str, typer.Option(help="auto | inference | reference")] = "auto",
+    engine: Annotated[str, typer.Option(help="auto | reference | inference | batch")] = "auto",
 ) -> None:
     """Explain one finding: verdict, clause, every condition with its values, parameters used."""
     from fupin_rules.api import Evaluator

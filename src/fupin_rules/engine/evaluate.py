@@ -20,6 +20,7 @@ from fupin_rules.expr import UNKNOWN, AggregateRead, FieldRead, Interval, ParamR
 from fupin_rules.expr.values import k_and
 from fupin_rules.findings.model import (
     ConditionResult,
+    Explainer,
     Finding,
     MissingField,
     Outcome,
@@ -183,8 +184,14 @@ def build_finding(
     conditions: Iterable[ConditionResult],
     params: Mapping[str, ParameterUse],
     applies_if: ConditionResult | None,
+    *,
+    explainer: Explainer | None = None,
 ) -> Finding:
-    """A finding with the rule's citation and the policy's provenance (both engines use this)."""
+    """A finding with the rule's citation and the policy's provenance (both engines use this).
+
+    With an ``explainer`` the explanation (conditions, parameters, applies_if) is built by it on
+    first access instead of being given here.
+    """
     return Finding(
         rule_id=rule.id,
         rule_kind=rule.kind,
@@ -205,6 +212,7 @@ def build_finding(
         conditions=tuple(conditions),
         parameters=tuple(sorted(params.values(), key=lambda p: p.name)),
         applies_if=applies_if,
+        explainer=explainer,
     )
 
 

@@ -16,7 +16,7 @@ import attrs
 from fupin_rules.engine.context import Context, RecordSubject
 from fupin_rules.policy.model import Policy, Rule
 
-__all__ = ["OWNER", "STRATA", "Unit", "units"]
+__all__ = ["OWNER", "STRATA", "Unit", "rules_by_entity", "units"]
 
 #: entity kind -> the unit (stratum) its rules are evaluated in
 OWNER = {
@@ -50,11 +50,21 @@ class Unit:
             yield s
 
 
-def _rules_by_entity(policy: Policy) -> dict[str, tuple[Rule, ...]]:
+_by_entity: dict[str, dict[str, tuple[Rule, ...]]] = {}
+
+
+def rules_by_entity(policy: Policy) -> dict[str, tuple[Rule, ...]]:
+    """The policy's rules grouped by entity kind, in policy order (cached per policy version)."""
+    key = policy.ref + policy.content_hash
+    found = _by_entity.get(key)
+    if found is not None:
+        return found
     out: dict[str, list[Rule]] = {}
     for r in policy.rules:
         out.setdefault(r.entity, []).append(r)
-    return {k: tuple(v) for k, v in out.items()}
+    grouped = {k: tuple(v) for k, v in out.items()}
+    _by_entity[key] = grouped
+    return grouped
 
 
 def _member_kinds(stratum: str) -> list[tuple[str, str]]:
@@ -74,7 +84,7 @@ def _member_kinds(stratum: str) -> list[tuple[str, str]]:
 
 def units(ctx: Context, stratum: str, keys: list[str] | None = None) -> Iterator[Unit]:
     """The units of one stratum (all owners, or only ``keys``), in id order."""
-    by_entity = _rules_by_entity(ctx.policy)
+    by_entity = rules_by_entity(ctx.policy)
     members = [(k, c) for k, c in _member_kinds(stratum) if k in by_entity]
     owner_rules = by_entity.get(stratum, ())
     if keys is None:

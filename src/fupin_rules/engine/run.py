@@ -114,6 +114,8 @@ class Evaluation:
     errors: tuple[SubjectError, ...] = ()
     data_issues: tuple[DataIssue, ...] = ()
     not_applicable_count: int = 0
+    #: why this engine ran, e.g. ``"auto: batch (12,000 households >= 1,000)"`` ("" if not said)
+    engine_reason: str = ""
 
     def problems(self) -> tuple[Finding, ...]:
         """Failing compliance and target findings: the problem list (问题清单)."""

@@ -6,7 +6,7 @@ import datetime as dt
 from decimal import Decimal
 from enum import StrEnum
 from fractions import Fraction
-from typing import Any
+from typing import Any, Protocol
 
 import attrs
 
@@ -14,6 +14,8 @@ from fupin_rules.expr import UNKNOWN, Interval
 
 __all__ = [
     "ConditionResult",
+    "Explainer",
+    "Explanation",
     "Finding",
     "MissingField",
     "Outcome",
@@ -165,9 +167,31 @@ class ConditionResult:
     missing: tuple[MissingField, ...] = ()
 
 
-@attrs.frozen
+#: what an explanation built on demand gives: conditions, parameters used, applies_if
+Explanation = tuple[tuple[ConditionResult, ...], tuple[ParameterUse, ...], ConditionResult | None]
+
+
+class Explainer(Protocol):
+    """Builds a finding's explanation when it is first asked for (see :class:`Finding`).
+
+    It must hold only immutable inputs (the rule, the subject's record, the as-of date, the
+    policy and the dataset snapshot the decision read), so that the explanation built later is
+    the one the decision had, whatever happens to other data meanwhile.
+    """
+
+    def __call__(self) -> Explanation: ...
+
+
+@attrs.frozen(eq=False, getstate_setstate=False)
 class Finding:
-    """What one rule concluded about one subject, as of a date, under one policy version."""
+    """What one rule concluded about one subject, as of a date, under one policy version.
+
+    The explanation (``conditions`` with the values read and the missing fields, ``parameters``
+    with their periods, ``applies_if``) is either given when the finding is made or built on
+    first access by an :class:`Explainer` captured with the decision (the per-case engines
+    decide first and explain on demand). Either way the finding is immutable: equality,
+    hashing, pickling and the JSON reports see the same explanation.
+    """
 
     rule_id: str
     rule_kind: str
@@ -185,9 +209,93 @@ class Finding:
     status: str = "seed"
     amount: Decimal | None = None
     outputs: tuple[tuple[str, Any], ...] = ()
-    conditions: tuple[ConditionResult, ...] = ()
-    parameters: tuple[ParameterUse, ...] = ()
-    applies_if: ConditionResult | None = None
+    _conditions: tuple[ConditionResult, ...] = ()
+    _parameters: tuple[ParameterUse, ...] = ()
+    _applies_if: ConditionResult | None = None
+    _explainer: Explainer | None = attrs.field(default=None, repr=False)
+
+    def _explain(self) -> None:
+        explainer = self._explainer
+        if explainer is None:
+            return
+        conditions, parameters, applies_if = explainer()
+        object.__setattr__(self, "_conditions", conditions)
+        object.__setattr__(self, "_parameters", parameters)
+        object.__setattr__(self, "_applies_if", applies_if)
+        object.__setattr__(self, "_explainer", None)
+
+    @property
+    def explained(self) -> bool:
+        """True once the explanation is built (always, for a finding made with it)."""
+        return self._explainer is None
+
+    @property
+    def conditions(self) -> tuple[ConditionResult, ...]:
+        """Every named condition with its outcome, the values read and the missing fields."""
+        if self._explainer is not None:
+            self._explain()
+        return self._conditions
+
+    @property
+    def parameters(self) -> tuple[ParameterUse, ...]:
+        """The parameters the finding used, with values and periods, sorted by name."""
+        if self._explainer is not None:
+            self._explain()
+        return self._parameters
+
+    @property
+    def applies_if(self) -> ConditionResult | None:
+        """The rule's scope condition, explained (None when the rule has none)."""
+        if self._explainer is not None:
+            self._explain()
+        return self._applies_if
+
+    def _key(self) -> tuple[Any, ...]:
+        return (
+            self.rule_id,
+            self.rule_kind,
+            self.subject_kind,
+            self.subject_id,
+            self.verdict,
+            self.clause,
+            self.title_zh,
+            self.title_en,
+            self.policy_id,
+            self.policy_version,
+            self.policy_hash,
+            self.engine_version,
+            self.on,
+            self.status,
+            self.amount,
+            self.outputs,
+            self.conditions,
+            self.parameters,
+            self.applies_if,
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if other is self:
+            return True
+        if not isinstance(other, Finding):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __ne__(self, other: object) -> bool:
+        if not isinstance(other, Finding):
+            return NotImplemented
+        return not self == other
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __getstate__(self) -> tuple[Any, ...]:
+        self._explain()  # a pickled finding carries its explanation, not the explainer
+        return tuple(getattr(self, name) for name in _state_fields())
+
+    def __setstate__(self, state: tuple[Any, ...]) -> None:
+        for name, value in zip(_state_fields(), state, strict=True):
+            object.__setattr__(self, name, value)
+        object.__setattr__(self, "_explainer", None)
 
     @property
     def missing(self) -> tuple[MissingField, ...]:
@@ -207,3 +315,9 @@ class Finding:
     def sort_key(self) -> tuple[str, str, str]:
         """Stable order for reports: subject kind, subject id, rule id."""
         return (self.subject_kind, self.subject_id, self.rule_id)
+
+
+def _state_fields() -> tuple[str, ...]:
+    """The attribute names a pickled :class:`Finding` carries (all but the explainer)."""
+    names: tuple[str, ...] = tuple(a.name for a in attrs.fields(Finding))
+    return names[:-1]
