@@ -58,6 +58,7 @@ def make_village(households: int) -> dict:
                     "serious_illness_insured": p != 3,
                     "chronic_disease_insured": True,
                     "annual_income_yuan": str(2500 + 700 * p),
+                    "relationship": ["head", "spouse", "son", "daughter"][p],
                 }
             )
     return {
