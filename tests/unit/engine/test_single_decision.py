@@ -91,9 +91,10 @@ def test_a_decision_reads_only_its_dependency_slice(county: fr.Policy, loaded, m
 def test_slices_are_computed_once_per_policy_version(county: fr.Policy) -> None:
     assert policy_slices(county) is policy_slices(county)
     grant = rule_slice(county, "person.rain_and_dew.grant")
-    assert grant.variables == (
+    assert grant.variables == (  # in dependency order (county_2017 1.1.0)
         ("household", "is_registered_poor"),
         ("person", "is_vocational_student"),
+        ("person", "is_household_child"),
     )
     assert grant.parameters == ("rain_and_dew.grant_yuan",)
 
