@@ -11,6 +11,7 @@ __version__ = "0.1.0"
 from fupin_rules.api import EngineName, Evaluator, evaluate, get_engine, load_data
 from fupin_rules.domain.dataset import DataIssue, Dataset, LoadResult, load_dataset
 from fupin_rules.engine.cases import CaseResult, run_cases
+from fupin_rules.engine.live import Change, ChangeResult, FindingChange, Session
 from fupin_rules.engine.run import Evaluation, SubjectError
 from fupin_rules.errors import (
     DataError,
@@ -37,6 +38,8 @@ from fupin_rules.policy import Policy, available_policies, load_policy
 
 __all__ = [
     "CaseResult",
+    "Change",
+    "ChangeResult",
     "ConditionResult",
     "DataError",
     "DataIssue",
@@ -50,6 +53,7 @@ __all__ = [
     "ExpressionSyntaxError",
     "ExpressionTypeError",
     "Finding",
+    "FindingChange",
     "FupinRulesError",
     "LoadResult",
     "MissingField",
@@ -59,6 +63,7 @@ __all__ = [
     "PolicyError",
     "PolicyLoadError",
     "PolicyNotFoundError",
+    "Session",
     "SubjectError",
     "__version__",
     "available_policies",

@@ -81,6 +81,7 @@ __all__ = [
     "ActionContext",
     "DurableEngine",
     "FactValue",
+    "LiveSession",
     "Match",
     "RuleSpec",
     "RulesetHandle",
@@ -908,3 +909,139 @@ class DurableEngine:
                 if compiled.broken and (compiled.active is None or not compiled.active._open):
                     self._rebuild(compiled)
         return Session(self._host, compiled, context)
+
+    def live_session(self, handle: RulesetHandle, context: Any = None) -> LiveSession:
+        """A :class:`LiveSession` on ``handle``'s ruleset (call ``.open()``, later ``.close()``)."""
+        if self._rulesets.get(handle.name) is not handle:
+            raise EngineError(f"ruleset {handle.name!r} is not registered with this engine")
+        return LiveSession(self._host, handle._compiled, context)
+
+
+#: live sessions one ruleset may hold at once (durable allows 1,024 live sessions per ruleset;
+#: one sid stays for the ruleset's ordinary sessions, the rest is headroom)
+MAX_LIVE_SESSIONS_PER_RULESET: Final = 1000
+_live_sids: dict[str, set[int]] = {}
+
+
+class LiveSession(Session):
+    """A session that stays open between calls, for facts that change (retract and re-assert).
+
+    Unlike :class:`Session` it does not hold :data:`ENGINE_LOCK` between calls: every call takes
+    the lock, makes this session the one actions are routed to, and restores the previous one.
+    Its session id is one of the checked ids ``"10000"``, ``"9999"``, ... (at most
+    :data:`MAX_LIVE_SESSIONS_PER_RULESET` per ruleset, so the 1,024-session limit is never met).
+    Fact ids are reused after a retraction (a free list), so a long-lived session never runs out
+    of the :data:`MAX_FACTS_PER_SESSION` checked ids while it holds fewer facts than that.
+    Open it with :meth:`open`, end it with :meth:`close` (deletes its state, frees the sid).
+    After a failure the session is closed and every further call raises ``EngineError``.
+    """
+
+    __slots__ = ("_free", "_slot")
+
+    def __init__(self, host: Any, compiled: _Compiled, context: Any) -> None:
+        super().__init__(host, compiled, context)
+        self._free: list[int] = []
+        with ENGINE_LOCK:
+            used = _live_sids.setdefault(compiled.name, set())
+            slot = next((k for k in range(MAX_LIVE_SESSIONS_PER_RULESET) if k not in used), None)
+            if slot is None:
+                raise EngineError(
+                    f"ruleset {compiled.name!r}: more than {MAX_LIVE_SESSIONS_PER_RULESET} live "
+                    "sessions (durable-rules allows 1,024); close some first"
+                )
+            used.add(slot)
+        self._slot = slot
+        self._sid = _ID_STRINGS[MAX_RULESETS_PER_ENGINE - slot]
+
+    def _routed(self, call: Callable[[], None]) -> None:
+        with ENGINE_LOCK:
+            compiled = self._compiled
+            previous = compiled.active
+            compiled.active = self
+            try:
+                call()
+            finally:
+                if compiled.active is self:
+                    compiled.active = previous
+
+    def open(self) -> LiveSession:
+        """Start the session (fires the marker so its state can be deleted safely)."""
+        if self._entered:
+            raise EngineError("a LiveSession can be opened only once")
+        self._entered = True
+        self._open = True
+        try:
+            self._routed(
+                lambda: self._dispatch({_MARKER_FIELD: "1", "id": _ID_STRINGS[0], "sid": self._sid})
+            )
+        except BaseException:
+            self.close()
+            raise
+        if not self._marker_fired:  # pragma: no cover - would be a durable-rules change
+            self.close()
+            raise EngineError(f"ruleset {self._compiled.name!r}: the session marker did not fire")
+        return self
+
+    def __enter__(self) -> LiveSession:
+        return self.open()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def assert_fact(self, fact: Mapping[str, FactValue]) -> int:
+        """Assert one fact (see :meth:`Session.assert_fact`); matching actions have run on
+        return, routed to this session."""
+        if not self._open:
+            raise EngineError(
+                "live session is closed" + (" after a failure" if self._failure else "")
+            )
+        payload = _checked_payload(fact, f"ruleset {self._compiled.name!r}, fact {fact!r}")
+        fid = self._next_id()
+        payload["id"] = _ID_STRINGS[fid]
+        payload["sid"] = self._sid
+        self._routed(lambda: self._dispatch(payload))
+        return fid
+
+    def retract_fact(self, fact: Mapping[str, FactValue], fid: int) -> None:
+        """Retract the fact asserted (by the caller or an action) as ``fact`` with id ``fid``;
+        its id becomes free for reuse."""
+        if not self._open:
+            raise EngineError(
+                "live session is closed" + (" after a failure" if self._failure else "")
+            )
+        payload = dict(fact)
+        payload["id"] = _ID_STRINGS[fid]
+        payload["sid"] = self._sid
+
+        def retract() -> None:
+            try:
+                self._host.retract_fact(self._compiled.name, payload)
+            except BaseException as exc:
+                self._record_failure(self._engine_error(exc, payload), "")
+            if self._failure is not None:
+                self._raise_failure()
+
+        self._routed(retract)
+        self._free.append(fid)
+
+    def _next_id(self) -> int:
+        if self._failure is not None:
+            raise EngineError("session is closed after an earlier failure")
+        if self._free:
+            return self._free.pop()
+        return super()._next_id()
+
+    def close(self) -> None:
+        """Delete the session's state and free its session id (idempotent)."""
+        try:
+            if self._open or self._live:
+                self._routed(self._close)
+        finally:
+            self._open = False
+            with ENGINE_LOCK:
+                _live_sids.get(self._compiled.name, set()).discard(self._slot)

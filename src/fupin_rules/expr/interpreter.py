@@ -611,6 +611,12 @@ def _aggregate(node: Aggregate) -> Compiled:
 
     def run(s: Subject, e: Environment, t: Trace | None) -> Any:
         owner = _walk_parents(s, links)
+        # a live session (fupin_rules.engine.live) maintains aggregates incrementally
+        hook = getattr(e, "aggregate_hook", None)
+        if hook is not None and owner is not None and not links:
+            got = hook(node, owner, value, filt, source, t)
+            if got is not NotImplemented:
+                return got
         kids = None if owner is None else owner.children(collection)
         if kids is None:
             if t is not None:
