@@ -2,8 +2,9 @@
 
 Two properties, each quoting the clause it checks, run for hundreds of generated inputs:
 
-1. The grant is a step function of the date: unknown before the first known value, 3000 yuan up
-   to 2017-08-31, 5000 yuan from 2017-09-01 — never an interpolated value, never 0 for "no value".
+1. The grant is a step function of the date: 3000 yuan up to 2017-08-31, 5000 yuan from
+   2017-09-01 — never an interpolated value — and outside the plan's own period (2017) the
+   standard is not in force: not applicable, never a silent 5000.
 2. For any person and household the register can hold (including missing fields, drawn with the
    public strategies of :mod:`fupin_rules.testing`), the verdict follows the rule's scope and
    condition, an unknown input gives *unknown* (never a silent fail), and a pass pays 5000.
@@ -28,7 +29,7 @@ from fupin_rules.testing import households, persons
 POLICY = fr.load_policy("county_2017")
 RULE = "person.rain_and_dew.grant"
 RAISE_DAY = dt.date(2017, 9, 1)  # 秋季: the 2017 autumn term (its first day is assumed)
-FIRST_DAY = dt.date(2015, 1, 1)  # first day the package knows a value for (assumed)
+START, END = POLICY.effective  # the plan's own period (effective in policy.yaml)
 UNDER_POLICY = {"registered_poor", "pre_exit_2017", "newly_added", "returned_to_poverty", "exited"}
 VOCATIONAL = {"secondary_vocational", "higher_vocational"}
 
@@ -66,10 +67,14 @@ STUDENT = one_household(
 def test_grant_is_a_step_function_of_the_date(on: dt.date) -> None:
     """三(二)2 “雨露计划”培训补助标准由3000元提高到5000元 … 中、高职学生秋季按照新标准."""
     f = grant(STUDENT, on)
+    assert START is not None and END is not None
+    if not START <= on <= END:
+        # not in force: not applicable, and the explanation says why
+        assert f.verdict is fr.Outcome.NOT_APPLICABLE and f.amount is None
+        assert f.applies_if is not None and f.applies_if.id == "in_force"
+        return
     assert f.verdict is fr.Outcome.PASS
-    if on < FIRST_DAY:
-        assert f.amount is None  # no value known: reported as unknown, not 0
-    elif on < RAISE_DAY:
+    if on < RAISE_DAY:
         assert f.amount == Decimal(3000)
     else:
         assert f.amount == Decimal(5000)
@@ -80,7 +85,7 @@ def test_grant_is_a_step_function_of_the_date(on: dt.date) -> None:
     household=households(household_id="H1", village_id="V1", missing_rate=0.2),
     person=persons(person_id="P1", household_id="H1", missing_rate=0.2),
     relationship=st.sampled_from([None, "son", "daughter", "head", "spouse"]),
-    on=st.dates(min_value=RAISE_DAY, max_value=dt.date(2018, 8, 31)),
+    on=st.dates(min_value=RAISE_DAY, max_value=dt.date(2017, 12, 31)),
 )
 def test_verdict_follows_scope_condition_and_unknowns(
     household: dict[str, Any], person: dict[str, Any], relationship: str | None, on: dt.date

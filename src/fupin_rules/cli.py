@@ -51,7 +51,7 @@ def _fail(message: str, code: int = EXIT_INPUT) -> None:
 
 
 def _evaluate_with_progress(
-    policy: str, loaded: Any, as_of: dt.date, engine: str, quiet: bool
+    policy: Any, loaded: Any, as_of: dt.date, engine: str, quiet: bool
 ) -> Any:
     """Evaluate with a progress bar on stderr (rich; hidden with --quiet or when not a terminal)."""
     from rich.console import Console
@@ -125,6 +125,14 @@ def check(
             "or 'last' (new / persisting / fixed / regressed)."
         ),
     ] = None,
+    text_stated_only: Annotated[
+        bool,
+        typer.Option(
+            "--text-stated-only",
+            help="Run only the rules that rest on no assumed reading, catalogue or parameter "
+            "value (problems the document's text states).",
+        ),
+    ] = False,
 ) -> None:
     """Run the whole dataset through a policy (回头看) and report the problems found."""
     import attrs
@@ -134,6 +142,23 @@ def check(
 
     as_of = _date(on)
     path = data or sample_data_path()
+    policy_arg: Any = policy
+    if text_stated_only:
+        from fupin_rules.policy.discovery import load_policy
+        from fupin_rules.policy.model import text_stated_only as reduce_to_text
+
+        try:
+            full = load_policy(policy)
+        except FupinRulesError as exc:
+            _fail(str(exc))
+            return
+        policy_arg = reduce_to_text(full)
+        skipped = sorted(r.id for r in full.rules if full.assumed_basis(r))
+        if not quiet:
+            typer.echo(
+                f"text-stated rules only: {len(policy_arg.rules)} of {len(full.rules)} rules run; "
+                f"skipped (resting on assumptions): {', '.join(skipped) or 'none'}"
+            )
     # one short-lived job building millions of acyclic objects (records, findings, rows): the
     # cyclic collector's passes over them cost a third of the time of a large county (measured)
     with gc_paused():
@@ -143,9 +168,9 @@ def check(
             if chosen == "batch":
                 from fupin_rules.batch import evaluate_batch
 
-                ev = evaluate_batch(policy, loaded, as_of)
+                ev = evaluate_batch(policy_arg, loaded, as_of)
             else:
-                ev = _evaluate_with_progress(policy, loaded, as_of, chosen, quiet)
+                ev = _evaluate_with_progress(policy_arg, loaded, as_of, chosen, quiet)
             ev = attrs.evolve(ev, engine_reason=reason)
         except FupinRulesError as exc:
             _fail(str(exc))
@@ -308,14 +333,14 @@ def validate(
 ) -> None:
     """Validate a policy package (schema, expressions, citations, cycles); list every problem."""
     from fupin_rules.policy.discovery import load_policy
-    from fupin_rules.policy.lint import unused
+    from fupin_rules.policy.lint import status_labels, unused
 
     try:
         pol = load_policy(policy)
     except FupinRulesError as exc:
         _fail(str(exc))
         return
-    warnings = unused(pol)
+    warnings = unused(pol) + status_labels(pol)
     for w in warnings:
         typer.echo(f"warning: {w}")
     typer.echo(

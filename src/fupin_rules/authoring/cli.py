@@ -71,6 +71,15 @@ def diff(
     exit_code: Annotated[
         bool, typer.Option("--exit-code", help="Exit 1 when anything differs (like git diff).")
     ] = False,
+    ignore_period: Annotated[
+        bool,
+        typer.Option(
+            "--ignore-period",
+            help="Compare the rules' content as if both policies were in force on --on "
+            "(e.g. a 2017 package against its 2018 successor); by default a policy outside its "
+            "own period gives not-applicable findings.",
+        ),
+    ] = False,
 ) -> None:
     """What differs between two policies: parameters, rules, catalogues, variables, clauses;
     with --data, which subjects change finding (rule, subject, verdict/amount before → after)."""
@@ -93,7 +102,7 @@ def diff(
             from fupin_rules.cli import sample_data_path
 
             loaded = load_data(sample_data_path() if data == "sample" else Path(data))
-            findings = diff_findings(a, b, loaded.dataset, as_of)
+            findings = diff_findings(a, b, loaded.dataset, as_of, ignore_period=ignore_period)
     except FupinRulesError as exc:
         _fail(str(exc))
         return

@@ -368,6 +368,7 @@ def diff_findings(
     on: dt.date,
     *,
     engine: str = "reference",
+    ignore_period: bool = False,
 ) -> FindingsDiff:
     """Run ``dataset`` through both policies as of ``on``; list the findings that differ.
 
@@ -375,11 +376,20 @@ def diff_findings(
     out of) a rule shows as ``not_applicable → pass``. A rule present in one policy only shows
     ``— → ...`` for each of its subjects. ``engine`` defaults to ``reference`` (the plain
     interpreter) so a diff never depends on the inference engine being importable.
+    ``ignore_period``: run both as if in force on ``on`` (their ``effective`` periods cleared),
+    to compare the content of a package with its successor of another year; otherwise a policy
+    outside its own period gives not-applicable findings (issue 12).
     """
     from fupin_rules.api import get_engine
 
+    def in_force(p: Policy) -> Policy:
+        if not ignore_period:
+            return p
+        meta = attrs.evolve(p.meta, effective_start=None, effective_end=None)
+        return attrs.evolve(p, meta=meta)
+
     runs = [
-        run_policy(p, dataset, on, engine=get_engine(engine), keep_not_applicable=True)
+        run_policy(in_force(p), dataset, on, engine=get_engine(engine), keep_not_applicable=True)
         for p in (before, after)
     ]
     a, b = _outcomes(runs[0].findings), _outcomes(runs[1].findings)

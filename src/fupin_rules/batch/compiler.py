@@ -64,6 +64,7 @@ from fupin_rules.expr.ir import (
     Path,
     Unary,
     children,
+    done_by_lowered,
 )
 from fupin_rules.expr.values import UNKNOWN, to_value
 from fupin_rules.policy.model import Policy, ResolvedParameter, Variable
@@ -413,6 +414,8 @@ class Compiler:
         return BoolV(~self.boolean(node.operand, kind))
 
     def _c_Call(self, node: Call, kind: str) -> Value:
+        if node.func == "done_by":
+            return BoolV(self.boolean(done_by_lowered(node), kind))
         if node.func == "known":
             return BoolV(known_expr(self.compile(node.args[0], kind)))
         if node.func == "coalesce":

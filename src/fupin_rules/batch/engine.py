@@ -201,6 +201,8 @@ def compile_rule(compiler: Compiler, rule: Rule) -> RuleFrame:
     rule's time).
     """
     kind = rule.entity
+    if not compiler.policy.in_force(rule, compiler.on):
+        return _not_in_force(compiler, rule)
     exprs: dict[str, pl.Expr] = {SUBJECT: pl.col(KEY)}
     pre: dict[str, pl.Expr] = {}
     applies: pl.Expr | None = None
@@ -238,9 +240,11 @@ def compile_rule(compiler: Compiler, rule: Rule) -> RuleFrame:
         if not isinstance(amount, NumV):
             raise TypeError(f"rule {rule.id}: the amount is not a number")
         point = amount.is_point().fill_null(False) if amount.hi is not None else pl.lit(True)
-        ok = passed & point
+        ok = passed & point & amount.lo.num.is_not_null()
         exprs["amount.n"] = pl.when(ok).then(amount.lo.num).otherwise(None)
         exprs["amount.d"] = pl.when(ok).then(amount.lo.den_expr()).otherwise(None)
+        # an amount that is not known (a parameter before its first value) is never a pass
+        exprs[VERDICT] = pl.when(passed & ~ok).then(_word("unknown")).otherwise(verdict)
     outputs: dict[str, Value] = {}
     for out in rule.outputs:
         v = compiler.value(out.expr, kind)
@@ -257,6 +261,20 @@ def compile_rule(compiler: Compiler, rule: Rule) -> RuleFrame:
         .collect()
     )
     return RuleFrame(rule, result, outputs)
+
+
+def _not_in_force(compiler: Compiler, rule: Rule) -> RuleFrame:
+    """The frame of a rule that does not answer a question dated ``on``: not applicable for
+    every subject (see :meth:`~fupin_rules.policy.model.Policy.in_force`)."""
+    exprs: dict[str, pl.Expr] = {SUBJECT: pl.col(KEY), VERDICT: _word("not_applicable")}
+    if rule.applies_if is not None:
+        exprs["applies_if"] = _word("fail")
+    for c in rule.conditions:
+        exprs[f"cond.{c.id}"] = pl.lit(None, dtype=OUTCOME)
+    mask = subject_mask(compiler, rule.entity)  # may add the owner index to the frame
+    frame = compiler.frame(rule.entity)
+    result = frame.lazy().filter(mask).select([e.alias(n) for n, e in exprs.items()]).collect()
+    return RuleFrame(rule, result, {})
 
 
 def compute(policy: Policy, frames: Any, on: dt.date) -> BatchResult:
@@ -354,4 +372,6 @@ def evaluate_batch(
         errors=tuple(errors),
         data_issues=result.issues,
         not_applicable_count=na,
+        not_in_force=pol.rules_not_in_force(on),
+        effective=pol.effective,
     )

@@ -23,9 +23,11 @@ import polars as pl
 
 from fupin_rules._gc import gc_paused
 from fupin_rules.batch.compiler import Compiler, ItemList
+from fupin_rules.batch.explain_drill import drill_finder
 from fupin_rules.batch.frames import KEY
 from fupin_rules.batch.values import BoolV, ConstList, DateV, ListV, NumV, StrV, Value
-from fupin_rules.engine.evaluate import build_finding, to_decimal_yuan
+from fupin_rules.engine.evaluate import build_finding, not_in_force, to_decimal_yuan
+from fupin_rules.expr.deadline import deadline_state
 from fupin_rules.expr.ir import (
     Aggregate,
     BoolOp,
@@ -39,6 +41,8 @@ from fupin_rules.expr.printer import to_source
 from fupin_rules.expr.values import UNKNOWN, Interval
 from fupin_rules.findings.model import (
     ConditionResult,
+    DeadlineCheck,
+    DrillDown,
     Finding,
     MissingField,
     Outcome,
@@ -61,6 +65,8 @@ class Site:
     value: Value | None = None
     last: str = ""
     node: Expr | None = None
+    #: a ``deadline`` site (a ``done_by()``): the deadline's value (``value`` is the record's)
+    deadline: Value | None = None
 
 
 def _not_false(b: pl.Expr) -> pl.Expr:
@@ -96,6 +102,23 @@ def _sites(c: Compiler, node: Expr, kind: str, reach: pl.Expr, out: list[Site]) 
             _sites(c, operand, kind, prefix, out)
             b = c.boolean(operand, kind)
             prefix = prefix & (_not_false(b) if node.op == "and" else _not_true(b))
+        return
+    if isinstance(node, Call) and node.func == "done_by":
+        for child in node.args:
+            _sites(c, child, kind, reach, out)
+        record, deadline = node.args
+        assert isinstance(record, Path)
+        out.append(
+            Site(
+                "deadline",
+                to_source(node),
+                reach,
+                c.value(record, kind),
+                record.names[-1],
+                node,
+                c.value(deadline, kind),
+            )
+        )
         return
     if isinstance(node, Call) and node.func == "coalesce":
         _sites(c, node.args[0], kind, reach, out)
@@ -256,7 +279,7 @@ class _Part:
     cond: Condition | None
     sites: list[tuple[Site, str, str]]  # (site, reach column, value prefix)
     #: per site: (reach column, parameter?, key, decoder, label, parameters behind); built once
-    plan: list[tuple[str, bool, str, Any, str, tuple[str, ...]]] | None = None
+    plan: list[tuple[str, str, str, Any, str, tuple[str, ...]]] | None = None
 
 
 def _amount(n: int | None, d: int | None) -> Decimal | None:
@@ -337,6 +360,13 @@ def _rule_findings(
     selected = frame.filter(pl.col("verdict").is_in(wanted))
     if selected.height == 0:
         return []
+    nif = not_in_force(c.policy, rule, c.on)
+    if nif is not None:
+        na = Outcome.NOT_APPLICABLE
+        return [
+            build_finding(rule, c.policy, kind, sid, c.on, na, None, (), (), {}, nif)
+            for sid in selected["subject_id"].to_list()
+        ]
     # reach of each part of the rule
     applies = None if rule.applies_if is None else c.boolean(rule.applies_if.expr, kind)
     evaluated = pl.lit(True) if applies is None else applies.fill_null(False)
@@ -364,6 +394,8 @@ def _rule_findings(
                     prefix = f"_v{len(value_prefix)}"
                     value_prefix[vk] = prefix
                     cols.update(encode(prefix, s.value))
+                    if s.deadline is not None:
+                        cols.update(encode(f"{prefix}.dl", s.deadline))
             entries.append((s, rcol, prefix))
         return _Part(cond, entries)
 
@@ -455,13 +487,28 @@ def _condition_result(
     outcome: Outcome,
 ) -> ConditionResult:
     reads: dict[str, ValueRead] = {}
+    deadlines: list[DeadlineCheck] = []
     plan = p.plan if p.plan is not None else _plan(c, kind, p)
-    for rcol, is_param, key, dec, label, behind in plan:
+    for rcol, tag, key, dec, label, behind in plan:
         if not row[rcol]:
             continue
-        if is_param:
+        if tag == "param":
             if key not in params:
                 params[key] = _param_use(c, key)
+            continue
+        if tag == "deadline":
+            record, deadline = dec(row)
+            deadlines.append(
+                DeadlineCheck(
+                    kind,
+                    sid,
+                    key,
+                    label,
+                    None if record is UNKNOWN else record,
+                    None if deadline is UNKNOWN else deadline,
+                    deadline_state(record, deadline, c.on),
+                )
+            )
             continue
         if key in reads:
             continue
@@ -473,6 +520,9 @@ def _condition_result(
     missing: tuple[MissingField, ...] = ()
     if outcome is Outcome.UNKNOWN:
         missing = missing_finder.find(kind, sid, p, row)
+    children: tuple[DrillDown, ...] = ()
+    if outcome is Outcome.FAIL and p.cond is not None:
+        children = drill_finder(c).find(kind, sid, p.cond)
     assert p.cond is not None
     return ConditionResult(
         id=p.cond.id,
@@ -482,24 +532,44 @@ def _condition_result(
         outcome=outcome,
         reads=tuple(reads.values()),
         missing=missing,
+        deadlines=tuple(dict.fromkeys(deadlines)),
+        children=children,
     )
 
 
 def _plan(
     c: Compiler, kind: str, p: _Part
-) -> list[tuple[str, bool, str, Any, str, tuple[str, ...]]]:
+) -> list[tuple[str, str, str, Any, str, tuple[str, ...]]]:
     """What :func:`_condition_result` does per site, with everything row-independent bound."""
-    plan: list[tuple[str, bool, str, Any, str, tuple[str, ...]]] = []
+    plan: list[tuple[str, str, str, Any, str, tuple[str, ...]]] = []
     for s, rcol, prefix in p.sites:
         if s.tag == "param":
-            plan.append((rcol, True, s.key, None, "", ()))
+            plan.append((rcol, "param", s.key, None, "", ()))
             continue
         assert s.value is not None
+        if s.tag == "deadline":
+            assert isinstance(s.node, Call) and isinstance(s.node.args[0], Path)
+            path = s.node.args[0].names
+            label, _ = read_info(c.policy, kind, path)
+            record_of = _decoder(prefix, s.value)
+            assert s.deadline is not None
+            deadline_of = _decoder(f"{prefix}.dl", s.deadline)
+            plan.append(
+                (
+                    rcol,
+                    "deadline",
+                    ".".join(path),
+                    lambda row, r=record_of, d=deadline_of: (r(row), d(row)),
+                    label,
+                    (),
+                )
+            )
+            continue
         label = ""
         behind: tuple[str, ...] = ()
         if s.tag == "field":
             label, behind = read_info(c.policy, kind, tuple(s.key.split(".")))
-        plan.append((rcol, False, s.key, _decoder(prefix, s.value), label, behind))
+        plan.append((rcol, s.tag, s.key, _decoder(prefix, s.value), label, behind))
     p.plan = plan
     return plan
 

@@ -143,7 +143,9 @@ class MissingFinder:
             return found
         from fupin_rules.batch.explain import sites
 
-        entries = [s for s in sites(self.c, expr, kind, pl.lit(True)) if s.tag != "param"]
+        entries = [
+            s for s in sites(self.c, expr, kind, pl.lit(True)) if s.tag not in ("param", "deadline")
+        ]
         cols: dict[str, pl.Expr] = {}
         for i, s in enumerate(entries):
             cols[f"r{i}"] = s.reach.fill_null(False)

@@ -15,11 +15,24 @@ from typing import Any
 
 from fupin_rules import __version__
 from fupin_rules.engine.context import Context, RecordSubject
+from fupin_rules.engine.drill import MAX_CHILDREN_NAMED, display_field, display_text, drill_specs
 from fupin_rules.errors import FupinRulesError, RuleEvaluationError
-from fupin_rules.expr import UNKNOWN, AggregateRead, FieldRead, Interval, ParamRead, Trace, evaluate
+from fupin_rules.expr import (
+    UNKNOWN,
+    AggregateRead,
+    DeadlineRead,
+    FieldRead,
+    Interval,
+    ParamRead,
+    Trace,
+    evaluate,
+)
+from fupin_rules.expr.deadline import deadline_state
 from fupin_rules.expr.values import k_and
 from fupin_rules.findings.model import (
     ConditionResult,
+    DeadlineCheck,
+    DrillDown,
     Explainer,
     Finding,
     MissingField,
@@ -35,8 +48,10 @@ __all__ = [
     "RULE_FAILURES",
     "Scope",
     "build_finding",
+    "deadline_check",
     "evaluate_rule",
     "evaluate_scope",
+    "not_in_force",
     "to_decimal_yuan",
 ]
 
@@ -136,6 +151,7 @@ def _condition(
     trace = Trace()
     value = evaluate(cond.expr, subject, ctx, trace)
     reads: dict[tuple[str, str, str], ValueRead] = {}
+    deadlines: list[DeadlineCheck] = []
     for r in trace.reads:
         if (
             isinstance(r, FieldRead)
@@ -157,10 +173,13 @@ def _condition(
             )
         elif isinstance(r, ParamRead):
             params.setdefault(r.name, _param_use(ctx, r))
+        elif isinstance(r, DeadlineRead):
+            deadlines.append(deadline_check(ctx.policy, r, ctx.on))
     missing: dict[tuple[str, str, str], MissingField] = {}
     outcome = Outcome.of(value)
     if outcome is Outcome.UNKNOWN:
         _missing(ctx, trace.reads, missing)
+    children = _drill(ctx, cond, subject) if outcome is Outcome.FAIL else ()
     return value, ConditionResult(
         id=cond.id,
         title_zh=cond.title.zh,
@@ -169,6 +188,41 @@ def _condition(
         outcome=outcome,
         reads=tuple(reads.values()),
         missing=tuple(missing.values()),
+        deadlines=tuple(dict.fromkeys(deadlines)),
+        children=children,
+    )
+
+
+def _drill(ctx: Context, cond: Condition, subject: RecordSubject) -> tuple[DrillDown, ...]:
+    """The child records behind a failing condition (see :mod:`fupin_rules.engine.drill`)."""
+    out: list[DrillDown] = []
+    for spec in drill_specs(ctx.policy, subject.kind, cond):
+        kids = subject.children(spec.collection)
+        if not kids:
+            continue
+        named = [k for k in kids if evaluate(spec.test, k, ctx) is True]
+        if not named:
+            continue
+        show = display_field(ctx.policy, spec.child_kind)
+        records = tuple(
+            (k.key, display_text(k.value(show) if show else None))
+            for k in named[:MAX_CHILDREN_NAMED]
+        )
+        out.append(DrillDown(spec.source, spec.child_kind, spec.role, records, len(named)))
+    return tuple(out)
+
+
+def deadline_check(policy: Policy, r: DeadlineRead, on: dt.date) -> DeadlineCheck:
+    """The explanation of one ``done_by()`` (both engines build it from the same read)."""
+    label, _ = read_info(policy, r.subject_kind, r.path)
+    return DeadlineCheck(
+        r.subject_kind,
+        r.subject_key,
+        ".".join(r.path),
+        label,
+        None if r.record is UNKNOWN else r.record,
+        None if r.deadline is UNKNOWN else r.deadline,
+        deadline_state(r.record, r.deadline, on),
     )
 
 
@@ -213,11 +267,36 @@ def build_finding(
         parameters=tuple(sorted(params.values(), key=lambda p: p.name)),
         applies_if=applies_if,
         explainer=explainer,
+        assumptions=policy.assumed_basis(rule),
     )
 
 
 #: a rule's evaluated scope: the value of ``applies_if``, its explanation, the parameters it read
 Scope = tuple[Any, ConditionResult, dict[str, ParameterUse]]
+
+
+def not_in_force(policy: Policy, rule: Rule, on: dt.date) -> ConditionResult | None:
+    """Why ``rule`` does not answer a question dated ``on`` (None when it is in force).
+
+    The finding of such a rule is not applicable, with this failed "in force" condition as its
+    scope, in every engine; reports list the rules not in force (see
+    :meth:`~fupin_rules.policy.model.Policy.in_force`).
+    """
+    if policy.in_force(rule, on):
+        return None
+    start, end = policy.effective
+    period = f"{start.isoformat() if start else ''} ~ {end.isoformat() if end else ''}"
+    return ConditionResult(
+        id="in_force",
+        title_zh=f"政策有效期({period})内; 期满后只核查期内到期的任务(done_by)",
+        title_en=(
+            f"Within the policy's period ({period}); after it only obligations that fell due "
+            "inside it (done_by) are checked"
+        ),
+        expr=f"policy.effective: {period}",
+        outcome=Outcome.FAIL,
+        reads=(ValueRead("policy", policy.id, "on", on, "判定日期"),),
+    )
 
 
 def evaluate_scope(rule: Rule, subject: RecordSubject, ctx: Context) -> Scope | None:
@@ -226,6 +305,9 @@ def evaluate_scope(rule: Rule, subject: RecordSubject, ctx: Context) -> Scope | 
     Raises :class:`RuleEvaluationError` (naming the rule, the subject and ``applies_if``) for any
     of :data:`RULE_FAILURES`.
     """
+    nif = not_in_force(ctx.policy, rule, ctx.on)
+    if nif is not None:
+        return False, nif, {}
     if rule.applies_if is None:
         return None
     params: dict[str, ParameterUse] = {}
@@ -260,8 +342,23 @@ def evaluate_rule(
 def _evaluate_rule(
     rule: Rule, subject: RecordSubject, ctx: Context, scope: Scope | None, part: list[str]
 ) -> Finding:
-    params: dict[str, ParameterUse] = {}
     policy = ctx.policy
+    nif = not_in_force(policy, rule, ctx.on)
+    if nif is not None:
+        return build_finding(
+            rule,
+            policy,
+            subject.kind,
+            subject.key,
+            ctx.on,
+            Outcome.NOT_APPLICABLE,
+            None,
+            (),
+            (),
+            {},
+            nif,
+        )
+    params: dict[str, ParameterUse] = {}
     applies_result = None
     conditions: list[ConditionResult] = []
     amount = None
@@ -293,6 +390,8 @@ def _evaluate_rule(
         for r in trace.reads:
             if isinstance(r, ParamRead):
                 params.setdefault(r.name, _param_use(ctx, r))
+        if amount is None:  # e.g. a parameter asked before its first value: never a pass
+            verdict = Outcome.UNKNOWN
     if verdict is not Outcome.NOT_APPLICABLE:
         for out in rule.outputs:
             part[0] = f"output {out.id}"

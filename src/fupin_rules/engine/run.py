@@ -116,6 +116,11 @@ class Evaluation:
     not_applicable_count: int = 0
     #: why this engine ran, e.g. ``"auto: batch (12,000 households >= 1,000)"`` ("" if not said)
     engine_reason: str = ""
+    #: rules that do not answer a question dated ``on`` (outside the policy's period): their
+    #: findings are not applicable, and reports say so
+    not_in_force: tuple[str, ...] = ()
+    #: the policy's own period (``effective`` in policy.yaml), both ends inclusive
+    effective: tuple[dt.date | None, dt.date | None] = (None, None)
 
     def problems(self) -> tuple[Finding, ...]:
         """Failing compliance and target findings: the problem list (问题清单)."""
@@ -124,6 +129,15 @@ class Evaluation:
             for f in self.findings
             if f.verdict is Outcome.FAIL and f.rule_kind in ("compliance", "target")
         )
+
+    def problems_text_stated(self) -> tuple[Finding, ...]:
+        """Problems the document's text states (resting on no assumed reading or value)."""
+        return tuple(f for f in self.problems() if not f.assumptions)
+
+    def problems_assumed(self) -> tuple[Finding, ...]:
+        """Problems resting on an assumed reading, catalogue or parameter value: to check
+        before anyone is told to correct them."""
+        return tuple(f for f in self.problems() if f.assumptions)
 
     def unknowns(self) -> tuple[Finding, ...]:
         """Findings that could not be decided for missing data (待补数据)."""
@@ -190,4 +204,6 @@ def run_policy(
         errors=tuple(errors),
         data_issues=tuple(data_issues),
         not_applicable_count=na,
+        not_in_force=policy.rules_not_in_force(on),
+        effective=policy.effective,
     )

@@ -35,7 +35,15 @@ from fupin_rules.expr.parser import parse
 from fupin_rules.expr.printer import to_source
 from fupin_rules.expr.runtime import Environment, ParamValue, Subject
 from fupin_rules.expr.schema import EntitySchema, Schema
-from fupin_rules.expr.trace import AggregateRead, FieldRead, ParamRead, Read, Trace, Undefined
+from fupin_rules.expr.trace import (
+    AggregateRead,
+    DeadlineRead,
+    FieldRead,
+    ParamRead,
+    Read,
+    Trace,
+    Undefined,
+)
 from fupin_rules.expr.types import (
     ANY,
     BOOL,
@@ -80,6 +88,7 @@ __all__ = [
     "Compare",
     "Compiled",
     "DateLiteral",
+    "DeadlineRead",
     "EntitySchema",
     "EntityType",
     "EnumType",

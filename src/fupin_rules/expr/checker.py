@@ -351,6 +351,17 @@ class _Checker:
         if node.func == "year":
             self.want(node.args[0], ent, DATE, "the argument of year()")
             return NUMBER
+        if node.func == "done_by":
+            record, deadline = node.args
+            if not isinstance(record, Path):
+                self.fail(
+                    "the first argument of done_by() is the date field that records the duty "
+                    'as done, e.g. done_by(moved_in_on, param("relocation.move_in_deadline"))',
+                    record,
+                )
+            self.want(record, ent, DATE, "the record of done_by() (a date field)")
+            self.want(deadline, ent, DATE, "the deadline of done_by()")
+            return BOOL
         if node.func in ("subset", "overlaps"):
             first, second = node.args
             a = self.type_of(first, ent)

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from fractions import Fraction
 from typing import Any, TypeAlias
 
+from fupin_rules.expr.deadline import deadline_value
 from fupin_rules.expr.ir import (
     Aggregate,
     Binary,
@@ -34,7 +35,15 @@ from fupin_rules.expr.ir import (
 )
 from fupin_rules.expr.printer import to_source
 from fupin_rules.expr.runtime import Environment, Subject
-from fupin_rules.expr.trace import AggregateRead, ChildTrace, FieldRead, ParamRead, Trace, Undefined
+from fupin_rules.expr.trace import (
+    AggregateRead,
+    ChildTrace,
+    DeadlineRead,
+    FieldRead,
+    ParamRead,
+    Trace,
+    Undefined,
+)
 from fupin_rules.expr.values import UNKNOWN, Interval, Truth, interval_abs, to_value
 
 __all__ = ["Compiled", "compile_expr", "evaluate"]
@@ -406,6 +415,22 @@ def _call(node: Call) -> Compiled:
             return UNKNOWN if v is UNKNOWN else Fraction(v.year)
 
         return year
+
+    if func == "done_by":
+        deadline = args[1]
+        record_path = node.args[0]
+        assert isinstance(record_path, Path)
+        names = record_path.names
+        source = to_source(node)
+
+        def done_by(s: Subject, e: Environment, t: Trace | None) -> Any:
+            r = first(s, e, t)
+            d = deadline(s, e, t)
+            if t is not None:
+                t.record(DeadlineRead(s.kind, s.key, names, r, d, source))
+            return deadline_value(r, d, e.on)
+
+        return done_by
 
     if func in ("subset", "overlaps"):
         second = args[1]

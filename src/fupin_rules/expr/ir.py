@@ -41,6 +41,7 @@ __all__ = [
     "Unary",
     "catalogues_used",
     "children",
+    "done_by_lowered",
     "free_paths",
     "params_used",
     "walk",
@@ -58,7 +59,15 @@ AGGREGATES: Final = {
     "any": (True, False),
 }
 #: plain function name -> number of arguments
-CALLS: Final = {"known": 1, "coalesce": 2, "year": 1, "abs": 1, "subset": 2, "overlaps": 2}
+CALLS: Final = {
+    "known": 1,
+    "coalesce": 2,
+    "year": 1,
+    "abs": 1,
+    "subset": 2,
+    "overlaps": 2,
+    "done_by": 2,
+}
 COMPARE_OPS: Final = ("==", "!=", "<", "<=", ">", ">=", "in", "not in")
 ARITHMETIC_OPS: Final = ("+", "-", "*", "/")
 NAME_RE: Final = re.compile(r"[a-z_][a-z0-9_]*\Z")
@@ -246,10 +255,43 @@ def _check_call(inst: Call, _attr: object, args: tuple[Expr, ...]) -> None:
 
 @attrs.frozen
 class Call(Expr):
-    """``known(x)``, ``coalesce(a, b)``, ``year(d)``, ``abs(x)``, ``subset(a, b)``, ``overlaps(a, b)``."""
+    """``known(x)``, ``coalesce(a, b)``, ``year(d)``, ``abs(x)``, ``subset(a, b)``, ``overlaps(a, b)``,
+    ``done_by(record_date, deadline)`` (see :func:`done_by_lowered`)."""
 
     func: str
     args: tuple[Expr, ...] = attrs.field(validator=_check_call)
+
+
+def done_by_lowered(node: Call) -> Expr:
+    """``done_by(r, d)`` in the core language (the meaning every engine implements).
+
+    ``r`` is the date a duty was recorded as done, ``d`` its deadline. A record dated after the
+    as-of date does not exist yet as of that date. So::
+
+        (known(r) and r <= on and r <= d) or (not (known(r) and r <= on) and on <= d)
+
+    done in time -> true; recorded late -> false; nothing recorded and the deadline has passed
+    (逾期未完成) -> false; nothing recorded and not yet due -> true; an unknown deadline ->
+    unknown. ``known()`` is never unknown, so the Kleene operators give exactly these cases.
+    """
+    if node.func != "done_by":
+        raise ValueError(f"not a done_by() call: {node.func}()")
+    record, deadline = node.args
+    span = node.span
+    recorded = BoolOp(
+        "and",
+        (Call("known", (record,), span=span), Compare("<=", record, On(span=span), span=span)),
+        span=span,
+    )
+    in_time = BoolOp(
+        "and", (*recorded.operands, Compare("<=", record, deadline, span=span)), span=span
+    )
+    not_due = BoolOp(
+        "and",
+        (Not(recorded, span=span), Compare("<=", On(span=span), deadline, span=span)),
+        span=span,
+    )
+    return BoolOp("or", (in_time, not_due), span=span)
 
 
 def children(expr: Expr) -> tuple[Expr, ...]:

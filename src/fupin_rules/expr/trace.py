@@ -13,7 +13,7 @@ import attrs
 
 from fupin_rules.expr.values import UNKNOWN
 
-__all__ = ["AggregateRead", "FieldRead", "ParamRead", "Read", "Trace", "Undefined"]
+__all__ = ["AggregateRead", "DeadlineRead", "FieldRead", "ParamRead", "Read", "Trace", "Undefined"]
 
 
 @attrs.frozen
@@ -60,7 +60,21 @@ class Undefined:
     reason: str
 
 
-Read: TypeAlias = FieldRead | ParamRead | AggregateRead | Undefined
+@attrs.frozen
+class DeadlineRead:
+    """A ``done_by(record, deadline)`` at the subject's scope: the record's path (from the
+    subject ``subject_kind``/``subject_key``), the record date and the deadline as read
+    (``UNKNOWN`` when missing), and the canonical source of the call."""
+
+    subject_kind: str
+    subject_key: str
+    path: tuple[str, ...]
+    record: object
+    deadline: object
+    source: str
+
+
+Read: TypeAlias = FieldRead | ParamRead | AggregateRead | Undefined | DeadlineRead
 
 
 class Trace:

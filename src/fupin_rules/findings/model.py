@@ -11,9 +11,12 @@ from typing import Any, Protocol
 import attrs
 
 from fupin_rules.expr import UNKNOWN, Interval
+from fupin_rules.expr.deadline import DEADLINE_STATES
 
 __all__ = [
     "ConditionResult",
+    "DeadlineCheck",
+    "DrillDown",
     "Explainer",
     "Explanation",
     "Finding",
@@ -155,6 +158,72 @@ class ParameterUse:
 
 
 @attrs.frozen
+class DeadlineCheck:
+    """A ``done_by(record, deadline)`` of a condition: the record, the deadline and the state
+    (``done``, ``late``, ``overdue`` 逾期未完成, ``not_due`` 未到期 or ``unknown``; see
+    :mod:`fupin_rules.expr.deadline`)."""
+
+    subject_kind: str
+    subject_id: str
+    path: str
+    label_zh: str
+    record: Any
+    deadline: Any
+    state: str
+
+    def render(self, lang: str = "zh") -> str:
+        """``逾期未完成: 截止 2017-11-30, 未记录 交钥匙日期 (relocation R1 turnkey_on)``."""
+        _, zh, en = DEADLINE_STATES[self.state]
+        deadline = format_value(self.deadline)
+        where = f"{self.subject_kind} {self.subject_id} {self.path}"
+        unrecorded = self.record is UNKNOWN or self.record is None
+        after_on = not unrecorded and self.state in ("overdue", "not_due")
+        if lang == "zh":
+            name = self.label_zh or self.path
+            if unrecorded:
+                record = f"未记录 {name}"
+            elif after_on:
+                record = f"{name} {format_value(self.record)} 晚于判定日期, 视为未记录"
+            else:
+                record = f"{name} {format_value(self.record)}"
+            return f"{zh}: 截止 {deadline}, {record} ({where})"
+        if unrecorded:
+            record = f"no {self.path} recorded"
+        elif after_on:
+            record = f"{self.path} {format_value(self.record)} is after the as-of date"
+        else:
+            record = f"{self.path} {format_value(self.record)}"
+        return f"{en}: deadline {deadline}, {record} ({where})"
+
+
+@attrs.frozen
+class DrillDown:
+    """The child records behind a failing condition over children (see
+    :mod:`fupin_rules.engine.drill`): the aggregate, the child kind, ``role`` (``failing``: they
+    fail the per-child condition; ``counted``: they are the ones counted), at most
+    :data:`~fupin_rules.engine.drill.MAX_CHILDREN_NAMED` ``(id, name)`` pairs in collection
+    order, and the total number."""
+
+    source: str
+    child_kind: str
+    role: str
+    records: tuple[tuple[str, str], ...]
+    total: int
+
+    def render(self, lang: str = "zh") -> str:
+        """``不符合的记录 (share(...)): P1 张三, P2 李四 (共 2 条)``."""
+        names = ", ".join(f"{i} {n}".strip() for i, n in self.records)
+        more = self.total - len(self.records)
+        if lang == "zh":
+            role = "不符合的记录" if self.role == "failing" else "计入的记录"
+            tail = f" … 另 {more} 条" if more else ""
+            return f"{role} ({self.source}): {names}{tail} (共 {self.total} 条)"
+        role = "failing records" if self.role == "failing" else "records counted"
+        tail = f" … and {more} more" if more else ""
+        return f"{role} ({self.source}): {names}{tail} ({self.total} in all)"
+
+
+@attrs.frozen
 class ConditionResult:
     """One named condition: its expression, outcome and the values that decided it."""
 
@@ -165,6 +234,9 @@ class ConditionResult:
     outcome: Outcome
     reads: tuple[ValueRead, ...] = ()
     missing: tuple[MissingField, ...] = ()
+    deadlines: tuple[DeadlineCheck, ...] = ()
+    #: the child records behind a failing condition over children (drill-down)
+    children: tuple[DrillDown, ...] = ()
 
 
 #: what an explanation built on demand gives: conditions, parameters used, applies_if
@@ -212,6 +284,9 @@ class Finding:
     _conditions: tuple[ConditionResult, ...] = ()
     _parameters: tuple[ParameterUse, ...] = ()
     _applies_if: ConditionResult | None = None
+    #: what the finding rests on that the document does not state (issue 12): ``rule:<id>`` (an
+    #: assumed reading), ``catalogue:<name>``, ``parameter:<name>`` (assumed values it may use)
+    assumptions: tuple[str, ...] = ()
     _explainer: Explainer | None = attrs.field(default=None, repr=False)
 
     def _explain(self) -> None:

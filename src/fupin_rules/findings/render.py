@@ -6,7 +6,7 @@ from typing import Any
 
 from fupin_rules.findings.model import ConditionResult, Finding, Outcome, format_value, json_value
 
-__all__ = ["explain", "finding_to_json"]
+__all__ = ["explain", "failing_summary", "finding_to_json"]
 
 _KIND_ZH = {"person": "人员", "household": "户", "village": "村", "county": "县"}
 _VERDICT_EN = {
@@ -37,9 +37,25 @@ def _condition_lines(c: ConditionResult, lang: str) -> list[str]:
         lines.append(
             f"      {r.subject_kind} {r.subject_id} {r.path}{label} = {format_value(r.value)}"
         )
+    for d in c.deadlines:
+        lines.append(f"      {d.render(lang)}")
+    for dd in c.children:
+        lines.append(f"      {dd.render(lang)}")
     for m in c.missing:
         lines.append(f"      {m.render(lang)}")
     return lines
+
+
+def failing_summary(f: Finding, lang: str = "zh") -> str:
+    """The failing conditions in one line, each with its overdue deadlines and the child
+    records behind it (the problem lists' "why" column)."""
+    parts = []
+    for c in f.failing:
+        text = (c.title_zh if lang == "zh" else c.title_en) or c.id
+        extra = [d.render(lang) for d in c.deadlines if d.state in ("late", "overdue")]
+        extra += [dd.render(lang) for dd in c.children]
+        parts.append(f"{text}: {' | '.join(extra)}" if extra else text)
+    return "; ".join(parts)
 
 
 def explain(finding: Finding, lang: str = "zh") -> str:
@@ -71,7 +87,14 @@ def explain(finding: Finding, lang: str = "zh") -> str:
     lines = [head]
     if amount:
         lines.append(amount)
-    if f.status == "assumed":
+    if f.assumptions:
+        lines.append(
+            f"  注意: 本结论依据假定内容(assumed), 非文件明文: {', '.join(f.assumptions)}"
+            if lang == "zh"
+            else "  note: this finding rests on an assumption (status assumed), not on the "
+            f"document's text: {', '.join(f.assumptions)}"
+        )
+    elif f.status == "assumed":
         lines.append(
             "  注意: 本规则含假定内容(assumed)"
             if lang == "zh"
@@ -101,7 +124,7 @@ def explain(finding: Finding, lang: str = "zh") -> str:
 
 
 def _condition_json(c: ConditionResult) -> dict[str, Any]:
-    return {
+    out = {
         "id": c.id,
         "title": {"zh": c.title_zh, "en": c.title_en},
         "expr": c.expr,
@@ -123,6 +146,30 @@ def _condition_json(c: ConditionResult) -> dict[str, Any]:
             for m in c.missing
         ],
     }
+    if c.deadlines:  # only where the condition has a done_by(): other reports stay byte-identical
+        out["deadlines"] = [
+            {
+                "subject": f"{d.subject_kind}:{d.subject_id}",
+                "record": d.path,
+                "label_zh": d.label_zh,
+                "recorded_on": json_value(d.record),
+                "deadline": json_value(d.deadline),
+                "state": d.state,
+            }
+            for d in c.deadlines
+        ]
+    if c.children:  # only on failing conditions over children
+        out["children"] = [
+            {
+                "aggregate": dd.source,
+                "kind": dd.child_kind,
+                "role": dd.role,
+                "total": dd.total,
+                "records": [{"id": i, "name": n} for i, n in dd.records],
+            }
+            for dd in c.children
+        ]
+    return out
 
 
 def finding_to_json(f: Finding) -> dict[str, Any]:
@@ -164,4 +211,6 @@ def finding_to_json(f: Finding) -> dict[str, Any]:
     }
     if f.applies_if is not None:
         out["applies_if"] = _condition_json(f.applies_if)
+    if f.assumptions:  # only then: text-stated findings keep their exact JSON
+        out["assumptions"] = list(f.assumptions)
     return out

@@ -1,13 +1,18 @@
-"""Checks that are warnings, not load errors: unused parameters, catalogues and variables."""
+"""Checks that are warnings, not load errors: unused parameters, catalogues and variables, and
+status labels that contradict themselves."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from fupin_rules.expr import Expr, Path, catalogues_used, params_used, walk
 from fupin_rules.policy.model import Policy
 
-__all__ = ["expressions", "unused"]
+__all__ = ["expressions", "status_labels", "unused"]
+
+#: a note that says its reading or value is assumed ("assumed from ...", "Assumed reading")
+_ASSUMED_NOTE = re.compile(r"\bassum(e|ed|es|ing|ption)\b", re.IGNORECASE)
 
 
 def expressions(policy: Policy) -> Iterator[tuple[str, Expr]]:
@@ -43,4 +48,33 @@ def unused(policy: Policy) -> list[str]:
         for v in policy.variables
         if v.name not in names
     ]
+    return out
+
+
+def status_labels(policy: Policy) -> list[str]:
+    """Status labels that contradict themselves (issue 12, principle 3).
+
+    A parameter labelled ``seed`` (stated in the document) whose values are all ``assumed``, and
+    a rule or catalogue labelled ``seed`` whose own note says it is assumed: a finding resting on
+    them would not say it rests on an assumption. Label them ``assumed``.
+    """
+    out = []
+    for name, p in sorted(policy.parameters.items()):
+        if p.status == "seed" and p.values and all(v.status == "assumed" for v in p.values):
+            out.append(
+                f"parameter {name} is labelled seed but every value is assumed; label it "
+                f"status: assumed ({p.origin})"
+            )
+    for r in policy.rules:
+        if r.status == "seed" and _ASSUMED_NOTE.search(r.note):
+            out.append(
+                f"rule {r.id} is labelled seed but its note says it is assumed; label it "
+                f"status: assumed ({r.origin})"
+            )
+    for name, c in sorted(policy.catalogues.items()):
+        if c.status == "seed" and _ASSUMED_NOTE.search(c.note):
+            out.append(
+                f"catalogue {name} is labelled seed but its note says it is assumed; label it "
+                f"status: assumed ({c.origin})"
+            )
     return out

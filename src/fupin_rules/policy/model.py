@@ -279,6 +279,37 @@ class Policy:
                 return r
         raise KeyError(f"no rule {rule_id!r} in {self.ref}")
 
+    @property
+    def effective(self) -> tuple[dt.date | None, dt.date | None]:
+        """The policy's own period (``effective`` in policy.yaml), both ends inclusive."""
+        return self.meta.effective_start, self.meta.effective_end
+
+    def in_force(self, rule: Rule, on: dt.date) -> bool:
+        """Whether ``rule`` answers a question dated ``on`` (issue 12, principle 2).
+
+        Inside the policy's period every rule does. Before it none does. After it, an
+        entitlement or a standard is no longer in force, but whether an obligation that fell
+        due inside the period was met is still a legitimate question (a 回头看, the year-end
+        assessment): a rule that states its obligation with ``done_by()`` keeps answering.
+        """
+        start, end = self.effective
+        if start is not None and on < start:
+            return False
+        if end is not None and on > end:
+            return rule.id in _deadline_rules(self)
+        return True
+
+    def rules_not_in_force(self, on: dt.date) -> tuple[str, ...]:
+        """The ids of the rules that do not answer a question dated ``on``."""
+        return tuple(r.id for r in self.rules if not self.in_force(r, on))
+
+    def assumed_basis(self, rule: Rule) -> tuple[str, ...]:
+        """What ``rule`` may rest on that the document does not state (issue 12, principle 3):
+        ``rule:<id>`` if its reading is assumed, ``catalogue:<name>`` and ``parameter:<name>``
+        for assumed catalogues and parameters (the parameter or any of its values) that its
+        expressions or the derived variables they read use. Sorted; empty when text-stated."""
+        return _assumed_basis(self).get(rule.id, ())
+
     def rules_for(self, entity: str) -> tuple[Rule, ...]:
         """The rules evaluated on one entity kind."""
         return tuple(r for r in self.rules if r.entity == entity)
@@ -292,3 +323,98 @@ class Policy:
 
     def __hash__(self) -> int:
         return hash(self.ref)
+
+
+_deadline_rule_cache: dict[int, tuple[Policy, frozenset[str]]] = {}
+
+
+def _deadline_rules(policy: Policy) -> frozenset[str]:
+    """The ids of the rules with a ``done_by()`` in any of their expressions (cached)."""
+    entry = _deadline_rule_cache.get(id(policy))
+    if entry is None or entry[0] is not policy:
+        from fupin_rules.expr.ir import Call, walk
+
+        ids = frozenset(
+            r.id
+            for r in policy.rules
+            if any(
+                isinstance(n, Call) and n.func == "done_by"
+                for _, e in r.expressions()
+                for n in walk(e)
+            )
+        )
+        if len(_deadline_rule_cache) > 64:
+            _deadline_rule_cache.clear()
+        entry = (policy, ids)
+        _deadline_rule_cache[id(policy)] = entry
+    return entry[1]
+
+
+_basis_cache: dict[int, tuple[Policy, dict[str, tuple[str, ...]]]] = {}
+
+
+def param_assumed(param: Parameter) -> bool:
+    """A parameter resting on an assumption: its own status or any value's status."""
+    return param.status == "assumed" or any(v.status == "assumed" for v in param.values)
+
+
+def _assumed_basis(policy: Policy) -> dict[str, tuple[str, ...]]:
+    entry = _basis_cache.get(id(policy))
+    if entry is not None and entry[0] is policy:
+        return entry[1]
+    from fupin_rules.expr.ir import Path, catalogues_used, params_used, walk
+
+    by_name: dict[str, list[Variable]] = {}
+    for v in policy.variables:
+        by_name.setdefault(v.name, []).append(v)
+
+    def reach(exprs: list[Expr]) -> tuple[set[str], set[str]]:
+        params: set[str] = set()
+        cats: set[str] = set()
+        seen: set[str] = set()
+        stack = list(exprs)
+        while stack:
+            e = stack.pop()
+            params |= params_used(e)
+            cats |= catalogues_used(e)
+            for node in walk(e):
+                if isinstance(node, Path):
+                    for name in node.names:
+                        for var in by_name.get(name, ()):
+                            if var.qualified_name not in seen:
+                                seen.add(var.qualified_name)
+                                stack.append(var.expr)
+        return params, cats
+
+    out: dict[str, tuple[str, ...]] = {}
+    for rule in policy.rules:
+        params, cats = reach([e for _, e in rule.expressions()])
+        basis = [f"rule:{rule.id}"] if rule.status == "assumed" else []
+        basis += [
+            f"catalogue:{c}"
+            for c in sorted(cats)
+            if c in policy.catalogues and policy.catalogues[c].status == "assumed"
+        ]
+        basis += [
+            f"parameter:{p}"
+            for p in sorted(params)
+            if p in policy.parameters and param_assumed(policy.parameters[p])
+        ]
+        out[rule.id] = tuple(basis)
+    if len(_basis_cache) > 64:
+        _basis_cache.clear()
+    _basis_cache[id(policy)] = (policy, out)
+    return out
+
+
+def text_stated_only(policy: Policy) -> Policy:
+    """``policy`` with only the rules that rest on no assumption (``check --text-stated-only``).
+
+    Its content hash is derived from the full policy's (``sha256(hash + ":text-stated-only")``),
+    so findings say they came from the reduced rule set and engines never mix the two.
+    """
+    import hashlib
+
+    rules = tuple(r for r in policy.rules if not policy.assumed_basis(r))
+    digest = hashlib.sha256(f"{policy.content_hash}:text-stated-only".encode()).hexdigest()
+    return attrs.evolve(policy, rules=rules, content_hash=digest)

@@ -29,8 +29,8 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from fupin_rules.domain.dataset import Dataset
 from fupin_rules.engine.run import Evaluation
 from fupin_rules.findings.model import Finding, Outcome, json_value
-from fupin_rules.findings.render import explain
-from fupin_rules.reports.json_report import summary
+from fupin_rules.findings.render import explain, failing_summary
+from fupin_rules.reports.json_report import not_in_force_notice, summary
 
 if TYPE_CHECKING:
     from fupin_rules.runs.tracking import Tracking
@@ -327,6 +327,7 @@ _FINDING_COLUMNS: list[tuple[str, int]] = [
     ("条款", 10),
     ("类型", 6),
     ("判定", 10),
+    ("依据假设", 24),
     ("不符合条件", 40),
     ("缺失数据", 30),
     ("说明", 90),
@@ -347,6 +348,7 @@ _COUNTY_COLUMNS: list[tuple[str, int]] = [
     ("目标", 14),
     ("实际", 14),
     ("差距", 14),
+    ("依据假设", 24),
     ("不符合条件", 40),
     ("缺失数据", 30),
     ("说明", 90),
@@ -357,8 +359,13 @@ _COUNTY_COLUMNS: list[tuple[str, int]] = [
 ]
 
 
+def _assumed(f: Finding) -> str:
+    """The 依据假设 column: empty when the document's text states it."""
+    return "依据假设: " + ", ".join(f.assumptions) if f.assumptions else ""
+
+
 def _failing(f: Finding) -> str:
-    return "; ".join(c.title_zh or c.id for c in f.failing)
+    return failing_summary(f, "zh")
 
 
 def _missing(f: Finding) -> str:
@@ -393,6 +400,7 @@ def _level_rows(findings: Sequence[Finding], subjects: SubjectDirectory) -> Iter
             f.clause,
             RULE_KIND_ZH.get(f.rule_kind, f.rule_kind),
             VERDICT_ZH[f.verdict.value],
+            _assumed(f),
             _failing(f),
             _missing(f),
             explain(f, "zh"),
@@ -416,6 +424,7 @@ def _county_rows(findings: Sequence[Finding], subjects: SubjectDirectory) -> Ite
             _number(output_value(f, "target")),
             _number(output_value(f, "actual")),
             _number(output_value(f, "gap")),
+            _assumed(f),
             _failing(f),
             _missing(f),
             explain(f, "zh"),
@@ -495,12 +504,18 @@ def _summary_sheet(wb: Workbook, ev: Evaluation, subjects: SubjectDirectory) -> 
             ],
         )
     )
+    notice = not_in_force_notice(ev)
+    if notice:
+        ws.append(_row(ws, ["不在效力期 not in force", notice[0]]))
+        ws.append(_row(ws, ["", notice[1]]))
     for label, value in (
         ("内容哈希 content hash", ev.policy_hash),
         ("判定日期 as of", ev.on.isoformat()),
         ("引擎 engine", ev.engine),
         ("判定总数 findings", s["findings"]),
         ("不符合(问题) problems", s["problems"]),
+        ("  其中 文件明确 stated by the text", s["problems"] - len(ev.problems_assumed())),
+        ("  其中 依据假设 resting on assumptions", len(ev.problems_assumed())),
         ("无法判定(待补数据) unknown", s["unknown"]),
         ("不适用(未列出) not applicable", s["not_applicable"]),
         ("被拒输入行 rejected input rows", s["rejected_rows"]),

@@ -20,7 +20,7 @@ from fupin_rules._gc import gc_paused
 from fupin_rules.domain.dataset import Dataset
 from fupin_rules.engine.run import Evaluation
 from fupin_rules.findings.model import Finding, Outcome, format_value
-from fupin_rules.findings.render import explain
+from fupin_rules.findings.render import explain, failing_summary
 from fupin_rules.reports.excel import (
     KIND_ZH,
     RULE_KIND_ZH,
@@ -33,7 +33,7 @@ from fupin_rules.reports.excel import (
     report_findings,
     village_counts,
 )
-from fupin_rules.reports.json_report import summary
+from fupin_rules.reports.json_report import not_in_force_notice, summary
 
 if TYPE_CHECKING:
     from fupin_rules.runs.tracking import Tracking
@@ -57,6 +57,7 @@ dl.prov dt{color:#52606d}dl.prov dd{margin:0;font-family:ui-monospace,monospace;
 .cards{display:flex;flex-wrap:wrap;gap:12px}
 .card{background:#fff;border-radius:8px;padding:10px 16px;min-width:140px;box-shadow:0 1px 3px #0002}
 .card b{display:block;font-size:28px}.card.fail b{color:#c62828}.card.unknown b{color:#b7791f}
+.warn{background:#fff4e5;border-left:4px solid #c62828;padding:6px 10px}
 section{background:#fff;border-radius:8px;padding:4px 18px 14px;margin:16px 0;box-shadow:0 1px 3px #0001}
 svg{max-width:100%;height:auto;font-family:inherit}
 table{border-collapse:collapse;width:100%;font-size:13px;margin:6px 0}
@@ -66,6 +67,7 @@ td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
 td.nw{white-space:nowrap}td.x{min-width:4em}
 .v{display:inline-block;border-radius:4px;padding:0 6px;color:#fff;font-size:12px;white-space:nowrap}
 .v.fail{background:#c62828}.v.unknown{background:#b7791f}.v.pass{background:#2e7d32}
+.v.assumed{background:#6a1b9a;margin-left:4px}
 details.drill{border:1px solid #e4e7eb;border-radius:6px;margin:6px 0;padding:2px 8px}
 details.drill>summary{cursor:pointer;padding:4px 0;font-weight:600}
 pre{white-space:pre-wrap;font-size:12px;background:#f8fafc;padding:6px;margin:4px 0}
@@ -129,6 +131,16 @@ def _badge(verdict: Outcome) -> str:
     return f'<span class="v {verdict.value}">{_e(VERDICT_ZH[verdict.value])}</span>'
 
 
+def _assumed_badge(f: Finding) -> str:
+    """A badge on a finding that rests on an assumed reading or value (empty otherwise)."""
+    if not f.assumptions:
+        return ""
+    return (
+        f'<span class="v assumed" title="{_e(", ".join(f.assumptions))}">依据假设 '
+        "<small class=en>assumed</small></span>"
+    )
+
+
 def _subject(f: Finding, subjects: SubjectDirectory) -> str:
     name = subjects.name(f.subject_kind, f.subject_id)
     text = f"{KIND_ZH.get(f.subject_kind, f.subject_kind)} {f.subject_id}"
@@ -138,7 +150,7 @@ def _subject(f: Finding, subjects: SubjectDirectory) -> str:
 def _why(f: Finding) -> str:
     if f.verdict is Outcome.UNKNOWN:
         return "; ".join(m.render("zh") for m in f.missing)
-    return "; ".join(c.title_zh or c.id for c in f.failing)
+    return failing_summary(f, "zh")
 
 
 def _more(shown: int, total: int, ncols: int) -> str:
@@ -164,10 +176,17 @@ def _header(ev: Evaluation) -> str:
     items = "".join(
         f"<dt>{_e(zh)} <small class=en>{_e(en)}</small></dt><dd>{_e(v)}</dd>" for zh, en, v in rows
     )
+    notice = not_in_force_notice(ev)
+    warn = (
+        f'<p class="warn" id="not-in-force"><b>不在效力期 not in force</b> {_e(notice[0])}<br>'
+        f"<small class=en>{_e(notice[1])}</small></p>"
+        if notice
+        else ""
+    )
     return (
         "<header><h1>扶贫政策回头看 问题清单报告 "
         "<small class=en>policy review (回头看) problem report</small></h1>"
-        f'<dl class="prov">{items}</dl></header>'
+        f'<dl class="prov">{items}</dl>{warn}</header>'
     )
 
 
@@ -176,6 +195,13 @@ def _cards(ev: Evaluation) -> str:
     cards = [
         ("findings", "", "判定总数", "findings", s["findings"]),
         ("problems", "fail", "不符合(问题)", "problems", s["problems"]),
+        (
+            "problems-assumed",
+            "",
+            "其中依据假设",
+            "of which resting on assumptions",
+            len(ev.problems_assumed()),
+        ),
         ("unknowns", "unknown", "无法判定(待补数据)", "unknown: data missing", s["unknown"]),
         ("rejected", "", "被拒输入行", "rejected input rows", s["rejected_rows"]),
         ("unit-errors", "", "评估失败单元", "failed units", s["unit_errors"]),
@@ -310,7 +336,7 @@ def _finding_rows(
         yield (
             f'<tr><td class="nw">{_subject(f, subjects)}</td><td>{_e(f.title_zh)}<br>'
             f'<small class=en>{_e(f.rule_id)}</small></td><td class="nw">{_e(f.clause)}</td>'
-            f"<td>{_badge(f.verdict)}</td><td>{_e(_why(f))}</td>"
+            f"<td>{_badge(f.verdict)}{_assumed_badge(f)}</td><td>{_e(_why(f))}</td>"
             '<td class="x"><details><summary>说明</summary>'
             f"<pre>{_e(explain(f, 'zh'))}</pre></details></td></tr>"
         )
@@ -397,7 +423,7 @@ def _rules(listed: Sequence[Finding], subjects: SubjectDirectory, max_rows: int)
             vid = subjects.village(f.subject_kind, f.subject_id)
             out.append(
                 f'<tr><td>{_e(vid)}</td><td class="nw">{_subject(f, subjects)}</td>'
-                f"<td>{_badge(f.verdict)}</td><td>{_e(_why(f))}</td></tr>"
+                f"<td>{_badge(f.verdict)}{_assumed_badge(f)}</td><td>{_e(_why(f))}</td></tr>"
             )
         out.append(_more(min(len(fs), max_rows), len(fs), 4))
         out.append("</tbody></table></details>")

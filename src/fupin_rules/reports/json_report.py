@@ -16,6 +16,7 @@ from fupin_rules.findings.render import finding_to_json
 
 __all__ = [
     "evaluation_to_json",
+    "not_in_force_notice",
     "summary",
     "to_json_text",
     "unknown_fields",
@@ -30,7 +31,7 @@ def summary(ev: Evaluation) -> dict[str, Any]:
     by_rule: dict[str, Counter[str]] = {}
     for f in ev.findings:
         by_rule.setdefault(f.rule_id, Counter())[f.verdict.value] += 1
-    return {
+    out: dict[str, Any] = {
         "findings": len(ev.findings),
         "by_verdict": {
             v.value: by_verdict.get(v.value, 0) for v in Outcome if v is not Outcome.NOT_APPLICABLE
@@ -42,6 +43,41 @@ def summary(ev: Evaluation) -> dict[str, Any]:
         "rejected_rows": len({(i.source, i.table, i.row) for i in ev.data_issues}),
         "by_rule": {r: dict(sorted(c.items())) for r, c in sorted(by_rule.items())},
     }
+    assumed = len(ev.problems_assumed())
+    if assumed:  # the 问题清单 in two parts: stated by the text / resting on assumptions
+        out["problems_text_stated"] = out["problems"] - assumed
+        out["problems_assumed"] = assumed
+    if ev.not_in_force:  # only then: other reports stay byte-identical
+        start, end = ev.effective
+        out["not_in_force"] = {
+            "effective": {
+                "start": start.isoformat() if start else None,
+                "end": end.isoformat() if end else None,
+            },
+            "rules": list(ev.not_in_force),
+        }
+    return out
+
+
+def not_in_force_notice(ev: Evaluation) -> tuple[str, str] | None:
+    """(zh, en) text saying which rules were not in force as of the run's date, or None.
+
+    Every report shows it, so an answer outside the policy's own period is never silent.
+    """
+    if not ev.not_in_force:
+        return None
+    start, end = ev.effective
+    period = f"{start.isoformat() if start else '…'} ~ {end.isoformat() if end else '…'}"
+    n, total = len(ev.not_in_force), ev.on.isoformat()
+    zh = (
+        f"判定日期 {total} 不在政策有效期 {period} 内: {n} 条规则不在效力期内(未生效或已失效),"
+        f"其结论为“不适用”,未作判定: {', '.join(ev.not_in_force)}"
+    )
+    en = (
+        f"as of {total}, outside the policy's period {period}: {n} rule(s) not in force, "
+        f"their findings are not applicable: {', '.join(ev.not_in_force)}"
+    )
+    return zh, en
 
 
 def unknown_fields(ev: Evaluation) -> list[dict[str, Any]]:

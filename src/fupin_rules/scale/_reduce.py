@@ -575,6 +575,8 @@ class Reduction:
                 errors=(),
                 data_issues=data_issues,
                 not_applicable_count=na,
+                not_in_force=policy.rules_not_in_force(on),
+                effective=policy.effective,
             )
         return ScaleResult(
             policy_id=policy.id,

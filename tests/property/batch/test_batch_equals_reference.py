@@ -26,7 +26,16 @@ COUNTY = ROOT / "policies/county_2017/src/fupin_policy_county_2017/policy"
 MINI = ROOT / "tests/data/mini_policy"
 
 DATES = st.sampled_from(
-    [dt.date(2017, 8, 31), dt.date(2017, 9, 1), dt.date(2017, 12, 31), dt.date(2016, 6, 1)]
+    [
+        dt.date(2017, 8, 31),
+        dt.date(2017, 9, 1),
+        dt.date(2017, 12, 31),
+        dt.date(2016, 6, 1),
+        # either side of the done_by() deadlines (11月底前, 12月底前) and a later 回头看
+        dt.date(2017, 11, 30),
+        dt.date(2017, 12, 1),
+        dt.date(2018, 1, 1),
+    ]
 )
 SETTINGS = settings(
     max_examples=25,

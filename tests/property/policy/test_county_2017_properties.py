@@ -63,6 +63,12 @@ def test_rain_and_dew_is_a_step_function_of_the_date(on: dt.date, status: str) -
         "P1", "person.rain_and_dew.grant", on
     )
     ((before, after),) = boundary_dates(POLICY, "rain_and_dew.grant_yuan")
+    start, end = POLICY.effective
+    assert start is not None and end is not None
+    if not start <= on <= end:  # the plan's own period is enforced: not in force, no amount
+        assert f.verdict is fr.Outcome.NOT_APPLICABLE and f.amount is None
+        assert f.applies_if is not None and f.applies_if.id == "in_force"
+        return
     assert f.verdict is fr.Outcome.PASS
     assert f.amount == (Decimal(3000) if on <= before else Decimal(5000))
     assert after == dt.date(2017, 9, 1)

@@ -1,0 +1,162 @@
+"""Assumptions cannot silently fail people (issue 12, principle 3).
+
+Every finding that rests on an assumed reading (rule), catalogue or parameter value says so:
+``Finding.assumptions``, ``assumptions`` in the JSON, the Excel 依据假设 column and an HTML
+badge; the problem list counts text-stated and assumed problems apart; ``check
+--text-stated-only`` runs the text-stated rules only; ``validate`` warns about status labels
+that contradict themselves.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fupin_rules.cli import main
+from fupin_rules.domain.dataset import Dataset
+from fupin_rules.engine.run import Evaluation, run_policy
+from fupin_rules.findings.model import Outcome
+from fupin_rules.findings.render import explain, finding_to_json
+from fupin_rules.policy import Policy, load_policy
+from fupin_rules.policy.lint import status_labels
+from fupin_rules.policy.model import text_stated_only
+from fupin_rules.reports import evaluation_to_json
+from fupin_rules.testing.engines import case_dataset, engine_names, finding_of, run_engine
+
+ROOT = Path(__file__).resolve().parents[3]
+COUNTY = ROOT / "policies/county_2017/src/fupin_policy_county_2017/policy"
+MINI = ROOT / "tests/data/mini_policy"
+ON = dt.date(2017, 12, 31)
+
+
+@pytest.fixture(scope="module")
+def county() -> Policy:
+    return load_policy(COUNTY)
+
+
+def _engines() -> list[str]:
+    return engine_names()
+
+
+def _run(policy: Policy, data: Any, on: dt.date, engine: str) -> Evaluation:
+    return run_engine(policy, data, on, engine)
+
+
+def _case(policy: Policy, case_id: str) -> tuple[Dataset, dt.date]:
+    case = next(c for c in policy.cases if c.id == case_id)
+    return case_dataset(policy, case_id), case.on
+
+
+_one = finding_of
+
+
+@pytest.mark.parametrize("engine", _engines())
+def test_a_finding_on_an_assumed_value_says_so(county: Policy, engine: str) -> None:
+    ds, on = _case(county, "rain_and_dew.autumn_2017_term")
+    f = _one(_run(county, ds, on, engine), "person.rain_and_dew.grant", "P2042")
+    assert "parameter:rain_and_dew.grant_yuan" in f.assumptions
+    assert finding_to_json(f)["assumptions"] == list(f.assumptions)
+    assert "本结论依据假定内容" in explain(f, "zh") and "rests on an assumption" in explain(f, "en")
+
+
+@pytest.mark.parametrize("engine", _engines())
+def test_an_assumed_reading_says_so(county: Policy, engine: str) -> None:
+    ds, on = _case(county, "targets.relocation.moved_in_after_deadline")
+    f = _one(_run(county, ds, on, engine), "county.target.relocation_complete", "C1")
+    assert f.verdict is Outcome.FAIL
+    assert f.assumptions[0] == "rule:county.target.relocation_complete"
+
+
+def test_a_text_stated_finding_has_no_assumptions_key(county: Policy) -> None:
+    ds, on = _case(county, "relocation.turnkey.first_of_december")
+    f = _one(run_policy(county, ds, on), "relocation.schedule.turnkey", "RL1")
+    assert f.verdict is Outcome.FAIL and f.assumptions == ()
+    assert "assumptions" not in finding_to_json(f)
+
+
+def test_the_problem_list_separates_stated_and_assumed(county: Policy, tmp_path: Path) -> None:
+    ds, on = _case(county, "targets.relocation.moved_in_after_deadline")
+    ev = run_policy(county, ds, on)
+    assumed, stated = ev.problems_assumed(), ev.problems_text_stated()
+    assert assumed and stated and len(assumed) + len(stated) == len(ev.problems())
+    s = evaluation_to_json(ev)["summary"]
+    assert (s["problems_text_stated"], s["problems_assumed"]) == (len(stated), len(assumed))
+
+    from fupin_rules.reports.html import render_html
+
+    html = render_html(ev)
+    assert 'class="v assumed"' in html and 'id="n-problems-assumed"' in html
+
+    pytest.importorskip("openpyxl")
+    from openpyxl import load_workbook
+
+    from fupin_rules.reports.excel import write_problem_list
+
+    out = tmp_path / "p.xlsx"
+    write_problem_list(ev, out)
+    wb = load_workbook(out)
+    county_sheet = next(ws for ws in wb if ws.title.startswith("县"))
+    rows = list(county_sheet.iter_rows(values_only=True))
+    col = list(rows[0]).index("依据假设")
+    by_rule = {r[3]: r[col] for r in rows[1:]}
+    assert by_rule["county.target.relocation_complete"].startswith("依据假设: rule:")
+
+
+def test_text_stated_only_runs_no_assumed_rule(county: Policy) -> None:
+    reduced = text_stated_only(county)
+    assert reduced.content_hash != county.content_hash
+    assert 0 < len(reduced.rules) < len(county.rules)
+    assert all(not county.assumed_basis(r) for r in reduced.rules)
+    ds, on = _case(county, "targets.relocation.moved_in_after_deadline")
+    ev = run_policy(reduced, ds, on)
+    assert ev.findings and all(not f.assumptions for f in ev.findings)
+
+
+def test_check_text_stated_only_option(
+    county: Policy, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    case = next(c for c in county.cases if c.id == "targets.relocation.moved_in_after_deadline")
+    data = tmp_path / "d.json"
+    data.write_text(json.dumps(case.data, ensure_ascii=False, default=str), encoding="utf-8")
+    out = tmp_path / "r.json"
+    argv = ["check", str(data), "--policy", str(COUNTY), "--on", "2018-01-01", "--engine"]
+    code = main([*argv, "reference", "--out", str(out), "--text-stated-only"])
+    assert code in (0, None)
+    assert "text-stated rules only" in capsys.readouterr().out
+    report = json.loads(out.read_text(encoding="utf-8"))
+    assert report["findings"] and all("assumptions" not in f for f in report["findings"])
+    assert "county.target.relocation_complete" not in {f["rule"] for f in report["findings"]}
+
+
+def test_status_labels_lint(tmp_path: Path) -> None:
+    """The mini policy's grant: every value assumed, labelled seed -> a warning; fixed -> none."""
+    dst = tmp_path / "mini"
+    shutil.copytree(MINI, dst)
+    warnings = status_labels(load_policy(dst))
+    assert any("parameter rain_and_dew.grant_yuan is labelled seed" in w for w in warnings)
+    params = dst / "parameters/params.yaml"
+    params.write_text(
+        params.read_text(encoding="utf-8").replace(
+            "    status: seed\n    note: 由3000", "    status: assumed\n    note: 由3000", 1
+        ),
+        encoding="utf-8",
+    )
+    rules = dst / "rules/rules.yaml"
+    rules.write_text(
+        rules.read_text(encoding="utf-8").replace(
+            "    kind: eligibility\n    status: seed\n",
+            "    kind: eligibility\n    status: seed\n    note: amount assumed from the national standard\n",
+            1,
+        ),
+        encoding="utf-8",
+    )
+    warnings = status_labels(load_policy(dst))
+    assert not any("parameter rain_and_dew.grant_yuan" in w for w in warnings)
+    assert any(
+        "rule person.rain_and_dew.grant is labelled seed but its note" in w for w in warnings
+    )
