@@ -128,6 +128,8 @@ def decide_rule(rule: Rule, subject: RecordSubject, ctx: Context) -> Finding:
     Verdict, amount and outputs equal :func:`evaluate_rule`'s; ``conditions``, ``parameters``
     and ``applies_if`` are built by :func:`evaluate_rule` the first time one is read.
     """
+    if not ctx.policy.in_force(rule, ctx.on):  # outside the policy's own period (issue 12)
+        return evaluate_rule(rule, subject, ctx)
     verdict: Outcome | None = None
     if rule.applies_if is not None:
         scope = evaluate(rule.applies_if.expr, subject, ctx, None)
@@ -144,6 +146,8 @@ def decide_rule(rule: Rule, subject: RecordSubject, ctx: Context) -> Finding:
     amount = None
     if verdict is Outcome.PASS and rule.amount is not None:
         amount = to_decimal_yuan(evaluate(rule.amount.expr, subject, ctx, None))
+        if amount is None:  # e.g. a parameter asked before its first value: never a pass
+            verdict = Outcome.UNKNOWN
     outputs: tuple[tuple[str, object], ...] = ()
     if verdict is not Outcome.NOT_APPLICABLE and rule.outputs:
         outputs = tuple((o.id, evaluate(o.expr, subject, ctx, None)) for o in rule.outputs)

@@ -174,3 +174,16 @@ def test_parameter_before_its_first_value_is_unknown_not_a_pass(
     assert (p.value is UNKNOWN) is (amount is None)
     if amount is None:
         assert p.start is None  # no value, no period
+
+
+def test_single_decisions_say_not_in_force_too(county: Policy) -> None:
+    """The decide-first path of the query API (Evaluator.finding) gives the same answers."""
+    import fupin_rules as fr
+
+    data = _case_data(county, "rain_and_dew.autumn_2017_term")
+    ev = fr.Evaluator(county, data, engine="reference")
+    f = ev.finding("person.rain_and_dew.grant", "P2042", D(2020, 9, 1))
+    assert f.verdict is Outcome.NOT_APPLICABLE and f.amount is None
+    assert f.applies_if is not None and f.applies_if.id == "in_force"
+    inside = ev.finding("person.rain_and_dew.grant", "P2042", D(2017, 9, 1))
+    assert inside.verdict is Outcome.PASS and inside.amount is not None
