@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_serializer
 
 __all__ = [
     "CoverageRow",
@@ -28,6 +28,15 @@ __all__ = [
 
 Lang = Literal["zh", "en"]
 Verdict = Literal["pass", "fail", "unknown", "not_applicable"]
+
+
+def _without_none(data: Any, keys: tuple[str, ...]) -> Any:
+    """The serialised model without the issue-12 keys that are absent (as in the JSON report)."""
+    if isinstance(data, dict):
+        for k in keys:
+            if data.get(k, 0) is None:
+                del data[k]
+    return data
 
 
 class _Strict(BaseModel):
@@ -69,6 +78,14 @@ class ConditionModel(_Strict):
     outcome: Verdict
     values: list[ValueReadModel]
     missing: list[MissingModel]
+    #: done_by() checks (issue 12), only on conditions that have one
+    deadlines: list[dict[str, Any]] | None = None
+    #: the child records behind a failing condition over children (issue 12)
+    children: list[dict[str, Any]] | None = None
+
+    @model_serializer(mode="wrap")
+    def _drop_absent(self, handler: Any) -> Any:
+        return _without_none(handler(self), ("deadlines", "children"))
 
 
 class ParameterUseModel(_Strict):
@@ -100,6 +117,12 @@ class FindingModel(_Strict):
     parameters: list[ParameterUseModel]
     missing: list[MissingModel]
     applies_if: ConditionModel | None = None
+    #: what the finding rests on that the document does not state (issue 12)
+    assumptions: list[str] | None = None
+
+    @model_serializer(mode="wrap")
+    def _drop_absent(self, handler: Any) -> Any:
+        return _without_none(handler(self), ("assumptions",))
 
 
 class DecisionRequest(_Strict):
