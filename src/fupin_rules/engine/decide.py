@@ -128,10 +128,10 @@ def decide_rule(rule: Rule, subject: RecordSubject, ctx: Context) -> Finding:
     Verdict, amount and outputs equal :func:`evaluate_rule`'s; ``conditions``, ``parameters``
     and ``applies_if`` are built by :func:`evaluate_rule` the first time one is read.
     """
-    if not ctx.policy.in_force(rule, ctx.on):  # outside the policy's own period (issue 12)
-        return evaluate_rule(rule, subject, ctx)
     verdict: Outcome | None = None
-    if rule.applies_if is not None:
+    if not ctx.policy.in_force(rule, ctx.on):  # outside the policy's own period (issue 12)
+        verdict = Outcome.NOT_APPLICABLE  # explained by evaluate_rule's "in force" scope
+    elif rule.applies_if is not None:
         scope = evaluate(rule.applies_if.expr, subject, ctx, None)
         if scope is False:
             verdict = Outcome.NOT_APPLICABLE
