@@ -168,7 +168,7 @@ def check(
             if chosen == "batch":
                 from fupin_rules.batch import evaluate_batch
 
-                ev = evaluate_batch(policy_arg, loaded, as_of)
+                ev = evaluate_batch(policy_arg, loaded, as_of, materialize="reports")
             else:
                 ev = _evaluate_with_progress(policy_arg, loaded, as_of, chosen, quiet)
             ev = attrs.evolve(ev, engine_reason=reason)

@@ -53,11 +53,12 @@ from fupin_rules.batch.compiler import RULE_ERRORS, Compiler
 from fupin_rules.batch.frames import KEY, Tables, tables_from_dataset, tables_from_frames
 from fupin_rules.batch.values import ConstList, NumV, Value, kleene_all
 from fupin_rules.domain.dataset import DataIssue, Dataset, LoadResult
-from fupin_rules.engine.run import Evaluation, SubjectError
+from fupin_rules.engine.run import Evaluation, SubjectError, tallies_from_counts
 from fupin_rules.expr.ir import Expr
 from fupin_rules.policy.model import Policy, Rule
 
 __all__ = [
+    "CHARTED_KINDS",
     "OUTCOME",
     "RULE_ERRORS",
     "BatchResult",
@@ -69,7 +70,10 @@ __all__ = [
     "rule_roots",
 ]
 
-Materialize = Literal["non_pass", "all", "none"]
+Materialize = Literal["non_pass", "reports", "all", "none"]
+
+#: kinds whose passing findings the ``reports`` mode lists (few subjects; the charts show them)
+CHARTED_KINDS = frozenset({"village", "county"})
 
 #: entity kind -> (owner kind, collection) through which the reference plan visits it
 PLAN_OWNER: dict[str, tuple[str, str] | None] = {
@@ -354,7 +358,11 @@ def evaluate_batch(
     ``materialize``: ``"all"`` builds every applicable finding (equal to the reference
     engine's); ``"non_pass"`` (default) only the failing and unknown ones (the problem list and
     the data to collect); ``"none"`` no finding objects (counts only: use :func:`compute` for
-    the frames). Not-applicable findings are counted, and kept only if ``keep_not_applicable``.
+    the frames); ``"reports"`` the failing and unknown ones plus the passing findings of
+    village and county rules (what the HTML charts draw: criteria pass rates, target progress).
+    Not-applicable findings are counted, and kept only if ``keep_not_applicable``. Whatever
+    the mode, ``Evaluation.tallies`` counts every verdict of every rule, so reports show the
+    same counts as the other engines'.
     """
     from fupin_rules.batch.explain import materialize_findings
 
@@ -362,6 +370,8 @@ def evaluate_batch(
     result = compute(pol, data, on)
     errors = list(result.errors)
     findings, na = materialize_findings(result, materialize, keep_not_applicable, errors)
+    failed_rules = {e.rule_id for e in errors if e.subject_id == "*"}
+    counts = {rid: c for rid, c in result.counts().items() if rid not in failed_rules}
     return Evaluation(
         policy_id=pol.id,
         policy_version=pol.version,
@@ -374,4 +384,5 @@ def evaluate_batch(
         not_applicable_count=na,
         not_in_force=pol.rules_not_in_force(on),
         effective=pol.effective,
+        tallies=tallies_from_counts(pol, counts),
     )

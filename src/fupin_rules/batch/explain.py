@@ -323,7 +323,7 @@ def _all_findings(
     findings: list[Finding],
     errors: list[Any] | None,
 ) -> int:
-    from fupin_rules.batch.engine import RULE_ERRORS, rule_error
+    from fupin_rules.batch.engine import CHARTED_KINDS, RULE_ERRORS, rule_error
 
     na_total = 0
     for _rid, rf in result.rules.items():
@@ -332,7 +332,8 @@ def _all_findings(
         na_total += na
         if mode == "none":
             continue
-        wanted = ["fail", "unknown"] if mode == "non_pass" else ["pass", "fail", "unknown"]
+        lean = mode == "non_pass" or (mode == "reports" and rf.rule.entity not in CHARTED_KINDS)
+        wanted = ["fail", "unknown"] if lean else ["pass", "fail", "unknown"]
         if keep_not_applicable:
             wanted.append("not_applicable")
         try:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Protocol
 
 import attrs
@@ -19,6 +19,7 @@ from fupin_rules.policy.model import Policy
 __all__ = [
     "Evaluation",
     "ReferenceEngine",
+    "RuleTally",
     "SubjectError",
     "UnitEngine",
     "rule_failed",
@@ -102,6 +103,58 @@ class SubjectError:
 
 
 @attrs.frozen
+class RuleTally:
+    """One rule's verdict counts in a run (汇总): what every report counts, whatever the engine.
+
+    Not-applicable findings are not counted here (see ``Evaluation.not_applicable_count``).
+    """
+
+    rule_id: str
+    rule_kind: str
+    subject_kind: str
+    title_zh: str
+    clause: str
+    passed: int = 0
+    failed: int = 0
+    unknown: int = 0
+
+    @property
+    def total(self) -> int:
+        """Pass, fail and unknown findings of the rule."""
+        return self.passed + self.failed + self.unknown
+
+    def count(self, verdict: str) -> int:
+        """The count of one verdict (``pass``, ``fail``, ``unknown``; else 0)."""
+        return {"pass": self.passed, "fail": self.failed, "unknown": self.unknown}.get(verdict, 0)
+
+
+def tallies_from_counts(
+    policy: Policy, counts: Mapping[str, Mapping[str, int]]
+) -> tuple[RuleTally, ...]:
+    """Tallies of the rules with at least one pass, fail or unknown verdict, in rule-id order.
+
+    ``counts``: rule id -> verdict -> number of findings (e.g. the batch engine's frames).
+    """
+    rules = {r.id: r for r in policy.rules}
+    out = []
+    for rid in sorted(counts):
+        c, r = counts[rid], rules[rid]
+        t = RuleTally(
+            rid,
+            r.kind,
+            r.entity,
+            r.title.zh,
+            r.clause,
+            c.get("pass", 0),
+            c.get("fail", 0),
+            c.get("unknown", 0),
+        )
+        if t.total:
+            out.append(t)
+    return tuple(out)
+
+
+@attrs.frozen
 class Evaluation:
     """The result of one run: findings, failed units, rejected input rows, and provenance."""
 
@@ -121,6 +174,36 @@ class Evaluation:
     not_in_force: tuple[str, ...] = ()
     #: the policy's own period (``effective`` in policy.yaml), both ends inclusive
     effective: tuple[dt.date | None, dt.date | None] = (None, None)
+    #: per-rule verdict counts of every applicable finding, listed or not (the batch engine
+    #: lists only some findings: see ``evaluate_batch(materialize=)``); empty: the findings
+    #: are all listed and :meth:`rule_tallies` counts them
+    tallies: tuple[RuleTally, ...] = ()
+
+    def rule_tallies(self) -> tuple[RuleTally, ...]:
+        """Verdict counts per rule (rule-id order), equal whatever the engine and whether or not
+        passing findings were listed: every report's counts come from here."""
+        if self.tallies:
+            return self.tallies
+        counts: dict[str, list[int]] = {}
+        first: dict[str, Finding] = {}
+        slot = {Outcome.PASS: 0, Outcome.FAIL: 1, Outcome.UNKNOWN: 2}
+        for f in self.findings:
+            i = slot.get(f.verdict)
+            if i is None:
+                continue
+            first.setdefault(f.rule_id, f)
+            counts.setdefault(f.rule_id, [0, 0, 0])[i] += 1
+        return tuple(
+            RuleTally(
+                rid,
+                first[rid].rule_kind,
+                first[rid].subject_kind,
+                first[rid].title_zh,
+                first[rid].clause,
+                *counts[rid],
+            )
+            for rid in sorted(counts)
+        )
 
     def problems(self) -> tuple[Finding, ...]:
         """Failing compliance and target findings: the problem list (问题清单)."""

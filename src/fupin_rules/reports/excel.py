@@ -526,26 +526,20 @@ def _summary_sheet(wb: Workbook, ev: Evaluation, subjects: SubjectDirectory) -> 
 
     title("按规则统计 (counts by rule and verdict)")
     header(["规则编号", "问题", "条款", "类型", "对象类型", "符合", "不符合", "无法判定", "合计"])
-    per_rule: dict[str, Counter[str]] = {}
-    first: dict[str, Finding] = {}
-    for f in ev.findings:
-        per_rule.setdefault(f.rule_id, Counter())[f.verdict.value] += 1
-        first.setdefault(f.rule_id, f)
-    for rid in sorted(per_rule):
-        c, f = per_rule[rid], first[rid]
+    for t in ev.rule_tallies():  # every engine's counts, passes listed or not
         ws.append(
             _row(
                 ws,
                 [
-                    rid,
-                    f.title_zh,
-                    f.clause,
-                    RULE_KIND_ZH.get(f.rule_kind, f.rule_kind),
-                    KIND_ZH.get(f.subject_kind, f.subject_kind),
-                    c["pass"],
-                    c["fail"],
-                    c["unknown"],
-                    sum(c.values()),
+                    t.rule_id,
+                    t.title_zh,
+                    t.clause,
+                    RULE_KIND_ZH.get(t.rule_kind, t.rule_kind),
+                    KIND_ZH.get(t.subject_kind, t.subject_kind),
+                    t.passed,
+                    t.failed,
+                    t.unknown,
+                    t.total,
                 ],
             )
         )

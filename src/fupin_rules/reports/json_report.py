@@ -26,13 +26,26 @@ __all__ = [
 
 
 def summary(ev: Evaluation) -> dict[str, Any]:
-    """Counts by verdict, by rule, and the nothing-lost tallies."""
-    by_verdict = Counter(f.verdict.value for f in ev.findings)
+    """Counts by verdict, by rule, and the nothing-lost tallies.
+
+    The counts are the run's :meth:`~fupin_rules.engine.run.Evaluation.rule_tallies`: the
+    same whatever the engine, whether or not passing findings were listed.
+    """
+    listed = Counter(f.verdict.value for f in ev.findings)
     by_rule: dict[str, Counter[str]] = {}
     for f in ev.findings:
-        by_rule.setdefault(f.rule_id, Counter())[f.verdict.value] += 1
+        if f.verdict is Outcome.NOT_APPLICABLE:  # listed with keep_not_applicable
+            by_rule.setdefault(f.rule_id, Counter())[f.verdict.value] += 1
+    by_verdict: Counter[str] = Counter()
+    for t in ev.rule_tallies():
+        c = by_rule.setdefault(t.rule_id, Counter())
+        for v in ("pass", "fail", "unknown"):
+            if t.count(v):
+                c[v] += t.count(v)
+                by_verdict[v] += t.count(v)
+    unlisted = sum(by_verdict[v] - listed.get(v, 0) for v in ("pass", "fail", "unknown"))
     out: dict[str, Any] = {
-        "findings": len(ev.findings),
+        "findings": len(ev.findings) + unlisted,
         "by_verdict": {
             v.value: by_verdict.get(v.value, 0) for v in Outcome if v is not Outcome.NOT_APPLICABLE
         },

@@ -45,7 +45,7 @@ from fupin_rules.batch.frames import Tables
 from fupin_rules.domain.dataset import REFERENCES, TABLES, DataIssue
 from fupin_rules.engine.context import TABLE_KIND
 from fupin_rules.engine.plan import OWNER
-from fupin_rules.engine.run import Evaluation
+from fupin_rules.engine.run import Evaluation, tallies_from_counts
 from fupin_rules.findings.model import Finding
 from fupin_rules.policy.model import Policy, Rule
 from fupin_rules.scale._layout import (
@@ -577,6 +577,7 @@ class Reduction:
                 not_applicable_count=na,
                 not_in_force=policy.rules_not_in_force(on),
                 effective=policy.effective,
+                tallies=tallies_from_counts(policy, counts),
             )
         return ScaleResult(
             policy_id=policy.id,

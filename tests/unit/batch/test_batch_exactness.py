@@ -235,3 +235,18 @@ def test_cli_hook_imports() -> None:
     from fupin_rules.batch import evaluate_batch as hook
 
     assert hook is evaluate_batch
+
+
+def test_summary_counts_do_not_depend_on_listed_findings(county: Policy) -> None:
+    """Issue 13: the batch engine lists no passing finding by default, yet its summary counts
+    every pass as the reference engine's does."""
+    from fupin_rules.reports.json_report import summary
+
+    ds = Dataset.from_dict(village_data(50, 1, income="49999.99"))
+    want = summary(run_policy(county, ds, ON))
+    assert want["by_verdict"]["pass"] > 0
+    for mode in ("non_pass", "reports", "all", "none"):
+        assert (
+            summary(evaluate_batch(county, ds, ON, materialize=mode))["by_rule"] == want["by_rule"]
+        ), mode
+    assert summary(evaluate_batch(county, ds, ON)) == want
