@@ -19,6 +19,7 @@ import attrs
 from pydantic import ValidationError
 
 from fupin_rules._gc import gc_paused
+from fupin_rules.domain.entities import ENTITIES
 from fupin_rules.domain.models import (
     ArchiveDocument,
     County,
@@ -41,34 +42,13 @@ __all__ = ["TABLES", "DataIssue", "Dataset", "LoadResult", "load_dataset"]
 R = TypeVar("R", bound=Record)
 
 #: table name -> record class, in dependency order (parents first)
-TABLES: dict[str, type[Record]] = {
-    "townships": Township,
-    "villages": Village,
-    "households": Household,
-    "persons": Person,
-    "loans": MicrocreditLoan,
-    "payments": Payment,
-    "projects": ProjectFund,
-    "documents": ArchiveDocument,
-    "procedure_steps": ProcedureStep,
-    "relocations": Relocation,
-    "rectification_items": RectificationItem,
-}
+TABLES: dict[str, type[Record]] = ENTITIES.tables
 
 #: table -> (field, parent table) references that must resolve
-REFERENCES: dict[str, tuple[tuple[str, str], ...]] = {
-    "townships": (("county_id", "county"),),
-    "villages": (("township_id", "townships"),),
-    "households": (("village_id", "villages"),),
-    "persons": (("household_id", "households"),),
-    "loans": (("household_id", "households"),),
-    "payments": (("household_id", "households"), ("person_id", "persons")),
-    "projects": (("village_id", "villages"), ("household_id", "households")),
-    "documents": (("village_id", "villages"), ("household_id", "households")),
-    "procedure_steps": (("household_id", "households"),),
-    "relocations": (("household_id", "households"),),
-    "rectification_items": (("county_id", "county"),),
-}
+REFERENCES: dict[str, tuple[tuple[str, str], ...]] = ENTITIES.references
+
+#: tables every dataset has (empty when no rows); another table left out is "not supplied"
+_REQUIRED = frozenset(e.table for e in ENTITIES if e.required)
 
 
 @attrs.frozen
@@ -110,11 +90,17 @@ class Dataset:
     procedure_steps: tuple[ProcedureStep, ...] | None = None
     relocations: tuple[Relocation, ...] | None = None
     rectification_items: tuple[RectificationItem, ...] | None = None
+    #: the tables of declared kinds that have no field of their own here (table -> records)
+    others: Mapping[str, tuple[Record, ...] | None] = attrs.field(factory=dict, hash=False)
 
     def table(self, name: str) -> tuple[Record, ...] | None:
         """A table by name (see :data:`TABLES`)."""
-        value: tuple[Record, ...] | None = getattr(self, name)
-        return value
+        if name in _OWN_FIELDS:
+            value: tuple[Record, ...] | None = getattr(self, name)
+            return value
+        if name not in TABLES:
+            raise KeyError(name)
+        return self.others.get(name)
 
     def record_count(self) -> int:
         """Number of records of every table, the county included."""
@@ -136,6 +122,9 @@ class Dataset:
         if result.issues:
             raise DataError([i.render() for i in result.issues])
         return result.dataset
+
+
+_OWN_FIELDS = frozenset(f.name for f in attrs.fields(Dataset)) - {"county", "others"}
 
 
 @attrs.frozen
@@ -282,8 +271,8 @@ def load_dataset(data: Mapping[str, Any], *, source: str = "<memory>") -> LoadRe
                 ref = getattr(rec, fld)
                 if ref is None:
                     continue
-                if parent == "townships" and tables["townships"] is None:
-                    continue  # townships not supplied: the village's township is unknown
+                if parent not in _REQUIRED and tables[parent] is None:
+                    continue  # e.g. townships not supplied: the village's township is unknown
                 if ref not in keys[parent]:
                     problem = (fld, f"{fld}={ref!r} does not exist in {parent}")
                     break
@@ -303,12 +292,13 @@ def load_dataset(data: Mapping[str, Any], *, source: str = "<memory>") -> LoadRe
         tables[name] = kept
         keys[name] = {r.key() for r in kept}
 
-    required = {"villages", "households", "persons"}
+    final = {
+        n: (tuple(v) if v is not None else (() if n in _REQUIRED else None))
+        for n, v in tables.items()
+    }
     dataset = Dataset(
         county=county,
-        **{  # type: ignore[arg-type]
-            n: (tuple(v) if v is not None else (() if n in required else None))
-            for n, v in tables.items()
-        },
+        others={n: v for n, v in final.items() if n not in _OWN_FIELDS},
+        **{n: v for n, v in final.items() if n in _OWN_FIELDS},  # type: ignore[arg-type]
     )
     return LoadResult(dataset=dataset, issues=tuple(issues), rows_in=rows_in)

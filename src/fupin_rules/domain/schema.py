@@ -1,6 +1,6 @@
 """The domain schema the expression checker sees: entities, their fields, links and collections.
 
-Built from the pydantic records, so a field added to a record is available to policies at once.
+Built from the entity declaration (:mod:`fupin_rules.domain.entities`) and the pydantic records, so a field added to a record is available to policies at once.
 """
 
 from __future__ import annotations
@@ -12,21 +12,8 @@ import typing
 from decimal import Decimal
 from functools import cache
 
-from fupin_rules.domain.models import (
-    ArchiveDocument,
-    County,
-    Household,
-    MicrocreditLoan,
-    Payment,
-    Person,
-    ProcedureStep,
-    ProjectFund,
-    Record,
-    RectificationItem,
-    Relocation,
-    Township,
-    Village,
-)
+from fupin_rules.domain.entities import ENTITIES
+from fupin_rules.domain.models import Record
 from fupin_rules.expr import (
     BOOL,
     DATE,
@@ -41,68 +28,11 @@ from fupin_rules.expr import (
 
 __all__ = ["ENTITY_RECORDS", "LINKS", "domain_schema"]
 
-#: entity kind -> record class
-ENTITY_RECORDS: dict[str, type[Record]] = {
-    "county": County,
-    "township": Township,
-    "village": Village,
-    "household": Household,
-    "person": Person,
-    "loan": MicrocreditLoan,
-    "payment": Payment,
-    "project": ProjectFund,
-    "document": ArchiveDocument,
-    "procedure_step": ProcedureStep,
-    "relocation": Relocation,
-    "rectification_item": RectificationItem,
-}
+#: entity kind -> record class (from :data:`~fupin_rules.domain.entities.ENTITIES`)
+ENTITY_RECORDS: dict[str, type[Record]] = ENTITIES.records
 
 #: entity kind -> (parents: link -> kind, collections: name -> kind)
-LINKS: dict[str, tuple[dict[str, str], dict[str, str]]] = {
-    "county": (
-        {},
-        {
-            "townships": "township",
-            "villages": "village",
-            "households": "household",
-            "persons": "person",
-            "loans": "loan",
-            "relocations": "relocation",
-            "rectification_items": "rectification_item",
-        },
-    ),
-    "township": ({"county": "county"}, {"villages": "village"}),
-    "village": (
-        {"township": "township", "county": "county"},
-        {
-            "households": "household",
-            "residents": "person",
-            "documents": "document",
-            "all_documents": "document",
-            "projects": "project",
-        },
-    ),
-    "household": (
-        {"village": "village"},
-        {
-            "members": "person",
-            "loans": "loan",
-            "payments": "payment",
-            "documents": "document",
-            "procedure_steps": "procedure_step",
-            "relocations": "relocation",
-            "projects": "project",
-        },
-    ),
-    "person": ({"household": "household"}, {"payments": "payment"}),
-    "loan": ({"household": "household"}, {}),
-    "payment": ({"household": "household", "person": "person"}, {}),
-    "project": ({"village": "village", "household": "household"}, {}),
-    "document": ({"village": "village", "household": "household"}, {}),
-    "procedure_step": ({"household": "household"}, {}),
-    "relocation": ({"household": "household"}, {}),
-    "rectification_item": ({"county": "county"}, {}),
-}
+LINKS: dict[str, tuple[dict[str, str], dict[str, str]]] = ENTITIES.links
 
 
 def _type_of(annotation: object) -> Type:
