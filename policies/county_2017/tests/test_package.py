@@ -228,3 +228,68 @@ def test_diff_from_1_0_0_shows_the_changed_readings_on_the_sample():
     assert heads and {relationship[p] for p in heads} <= {"head", "spouse"}
     untouched = {r.id for r in new.rules if r.id.startswith("village.exit.")}
     assert not changed & untouched
+
+
+def test_status_labels_are_consistent(policy):
+    """The library's status lint finds nothing in the package: no parameter labelled seed whose
+    values are all assumed, no rule or catalogue labelled seed whose note says it is assumed
+    (a finding resting on them would not say it rests on an assumption)."""
+    from fupin_rules.policy.lint import status_labels
+
+    assert status_labels(policy) == []
+
+
+def _rule_text(rule):
+    from fupin_rules.expr import to_source
+
+    return (rule.status, *((where, to_source(e)) for where, e in rule.expressions()))
+
+
+def test_changelog_names_every_rule_the_version_changed(policy):
+    """Every rule added, removed or changed (an expression or its status) since the previous
+    frozen release is named by id in this version's CHANGELOG section, so the changelog cannot
+    silently miss a changed reading (the deadline readings of 三(四)2 and 二 were once lost)."""
+    from fupin_policy_county_2017 import __file__ as pkg_file
+
+    releases = sorted(
+        (p.name for p in (policy_path().parent / "releases").iterdir() if p.is_dir()),
+        key=lambda v: tuple(int(x) for x in v.split(".")),
+    )
+    previous = load_policy(f"county_2017@{releases[-1]}")
+    old = {r.id: _rule_text(r) for r in previous.rules}
+    new = {r.id: _rule_text(r) for r in policy.rules}
+    changed = {rid for rid in old.keys() | new.keys() if old.get(rid) != new.get(rid)}
+    assert changed  # 1.1.0 changed readings
+    from pathlib import Path
+
+    text = (Path(pkg_file).resolve().parents[2] / "CHANGELOG.md").read_text(encoding="utf-8")
+    section = text.split(f"## {policy.version}", 1)[1].split("\n## ", 1)[0]
+    missing = sorted(rid for rid in changed if f"`{rid}`" not in section)
+    assert not missing, f"CHANGELOG.md {policy.version} does not name: {missing}"
+
+
+def test_changelog_and_readme_state_the_deadline_readings(policy):
+    """The rules that state a duty with done_by() (三(四)2 turnkey and move-in, 二 relocation
+    complete) are explained as deadlines in the CHANGELOG and the package README."""
+    from pathlib import Path
+
+    from fupin_policy_county_2017 import __file__ as pkg_file
+
+    root = Path(pkg_file).resolve().parents[2]
+    deadline_rules = sorted(
+        r.id for r in policy.rules if any("done_by(" in e for _, e in _rule_text(r)[1:])
+    )
+    assert deadline_rules == [
+        "county.target.relocation_complete",
+        "relocation.schedule.moved_in",
+        "relocation.schedule.turnkey",
+    ]
+    log = (root / "CHANGELOG.md").read_text(encoding="utf-8")
+    section = log.split(f"## {policy.version}", 1)[1].split("\n## ", 1)[0]
+    for rid in deadline_rules:
+        entry = next(p for p in section.split("\n- ") if f"`{rid}`" in p and "done_by()" in p)
+        assert "逾期未完成" in entry and "1.0.0" in entry, rid
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    for clause in ("| 二 targets |", "| 三(四)1–3 |"):
+        row = next(line for line in readme.splitlines() if line.startswith(clause))
+        assert "done_by()" in row and "逾期未完成" in row, clause
