@@ -1,8 +1,15 @@
 """The ``fupin-rules`` command line.
 
 Exit codes (for scripts): 0 the command completed; 1 problems were found and
-``--fail-on-problems`` was given (or cases failed in ``test``); 2 bad usage, input or policy
-(nothing was evaluated); 3 the run completed but some units failed (see ``unit_errors``).
+``--fail-on-problems`` was given (or cases failed in ``test``); 2 bad usage, input, policy or
+output path (nothing was evaluated, or no report was written); 3 the run completed but some
+units failed (see ``unit_errors``); 130 interrupted (Ctrl-C, SIGINT): no report was written or
+changed.
+
+Reports are checked before the run (``--out``/``--excel``/``--html``: not a folder, device or
+the input ledger, in an existing writable folder) and written beside their targets, then renamed
+over them together once all are complete. Ledger text printed to the terminal has its control
+characters shown as ``\\xNN`` escapes (no ANSI/OSC sequences reach the terminal).
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ from typing import Annotated, Any
 import typer
 
 from fupin_rules._gc import gc_paused
+from fupin_rules._terminal import printable
 from fupin_rules.api import AUTO_BATCH_HOUSEHOLDS
 from fupin_rules.errors import FupinRulesError
 
@@ -29,6 +37,7 @@ app = typer.Typer(
 )
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_INPUT, EXIT_UNIT_ERRORS = 0, 1, 2, 3
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a process ended by Ctrl-C
 DEFAULT_POLICY = "county_2017"
 DEFAULT_ON = "2017-12-31"
 
@@ -46,8 +55,29 @@ def sample_data_path() -> Path:
 
 
 def _fail(message: str, code: int = EXIT_INPUT) -> None:
-    typer.echo(f"error: {message}", err=True)
+    typer.echo(f"error: {printable(message)}", err=True)
     raise typer.Exit(code)
+
+
+def _say(text: str) -> None:
+    """Echo text that may carry ledger text (names, messages), its control characters escaped."""
+    typer.echo(printable(text))
+
+
+def _write_text_output(opt: str, path: Path, text: str) -> None:
+    """Write one text output (``schema --out``, ``coverage --out``) checked first, atomically."""
+    from fupin_rules.reports._files import OutputPlan
+
+    def write(tmp: Path) -> None:
+        tmp.write_text(text, encoding="utf-8")
+
+    try:
+        with OutputPlan({opt: path}) as plan:
+            plan.check()
+            plan.write(opt, write)
+            plan.commit()
+    except FupinRulesError as exc:
+        _fail(str(exc))
 
 
 def _evaluate_with_progress(
@@ -138,10 +168,16 @@ def check(
     import attrs
 
     from fupin_rules.api import choose_engine, load_data
+    from fupin_rules.reports._files import OutputPlan
     from fupin_rules.reports.json_report import summary, write_json_file
 
     as_of = _date(on)
     path = data or sample_data_path()
+    outputs = OutputPlan({"--out": out, "--excel": excel, "--html": html}, inputs=[path])
+    try:
+        outputs.check()  # before the run: a bad path must not cost a county's run
+    except FupinRulesError as exc:
+        _fail(str(exc))
     policy_arg: Any = policy
     if text_stated_only:
         from fupin_rules.policy.discovery import load_policy
@@ -186,16 +222,33 @@ def check(
             except FupinRulesError as exc:
                 _fail(str(exc))
                 return
-        if out:
-            write_json_file(ev, out)
-        if excel:
-            from fupin_rules.reports.excel import write_problem_list
+        try:
+            if out:
+                outputs.write("--out", lambda tmp: write_json_file(ev, tmp))
+            if excel:
+                from fupin_rules.reports.excel import write_problem_list
 
-            write_problem_list(ev, excel, dataset=loaded.dataset, tracking=tracking)
-        if html:
-            from fupin_rules.reports.html import write_html_report
+                outputs.write(
+                    "--excel",
+                    lambda tmp: write_problem_list(
+                        ev, tmp, dataset=loaded.dataset, tracking=tracking
+                    ),
+                )
+            if html:
+                from fupin_rules.reports.html import write_html_report
 
-            write_html_report(ev, html, dataset=loaded.dataset, tracking=tracking)
+                outputs.write(
+                    "--html",
+                    lambda tmp: write_html_report(
+                        ev, tmp, dataset=loaded.dataset, tracking=tracking
+                    ),
+                )
+            outputs.commit()  # all reports or none
+        except FupinRulesError as exc:
+            _fail(str(exc))
+            return
+        finally:
+            outputs.discard()  # an interrupt or a failure leaves every previous report as it was
     if not quiet:
         s = summary(ev)
         typer.echo(
@@ -214,7 +267,7 @@ def check(
 
         for f in ev.problems()[:5]:
             typer.echo("")
-            typer.echo(explain(f, lang))
+            _say(explain(f, lang))
         if len(ev.problems()) > 5:
             typer.echo(
                 f"\n... {len(ev.problems()) - 5} more problems"
@@ -251,9 +304,10 @@ def explain_cmd(
         _fail(str(exc))
         return
     if lang == "json":
-        typer.echo(json.dumps(finding_to_json(f), ensure_ascii=False, indent=1))
+        # C0 controls are escaped by json; C1 ones (U+009B, a one-character CSI) are not
+        _say(json.dumps(finding_to_json(f), ensure_ascii=False, indent=1))
     else:
-        typer.echo(explain(f, lang))
+        _say(explain(f, lang))
 
 
 @app.command()
@@ -294,7 +348,7 @@ def schema(
         return
     text = json.dumps(doc, ensure_ascii=False, indent=1)
     if out:
-        out.write_text(text + "\n", encoding="utf-8")
+        _write_text_output("--out", out, text + "\n")
     else:
         typer.echo(text)
 
@@ -401,7 +455,7 @@ def coverage(
         _fail(str(exc))
         return
     if out:
-        out.write_text(text, encoding="utf-8")
+        _write_text_output("--out", out, text)
     else:
         typer.echo(text)
 
@@ -425,12 +479,19 @@ def _register_extensions() -> None:
 _register_extensions()
 
 
+def _interrupted() -> int:
+    typer.echo("interrupted (已中断): no report was written or changed", err=True)
+    return EXIT_INTERRUPTED
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit code (also usable from tests as ``main([...])``)."""
     try:
         result = app(args=argv, prog_name="fupin-rules", standalone_mode=False)
     except typer.Exit as exc:
         return int(exc.exit_code)
+    except KeyboardInterrupt:
+        return _interrupted()
     except typer.Abort:
         return EXIT_INPUT
     except SystemExit as exc:
@@ -442,6 +503,8 @@ def main(argv: list[str] | None = None) -> int:
             show()
             return EXIT_INPUT
         raise
+    if result == EXIT_INTERRUPTED:  # typer turns Ctrl-C into Exit(130) and returns its code
+        return _interrupted()
     return int(result) if isinstance(result, int) else EXIT_OK
 
 

@@ -6,7 +6,7 @@ import io
 import json
 import os
 from collections import Counter
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
 from fupin_rules._gc import gc_paused
 from fupin_rules.domain.dataset import DataIssue
@@ -186,9 +186,12 @@ def write_json(ev: Evaluation, out: TextIO, *, include_passing: bool = True) -> 
 
 
 def write_json_file(ev: Evaluation, path: str | os.PathLike[str], **kw: Any) -> None:
-    """:func:`write_json` to a UTF-8 file."""
-    with open(path, "w", encoding="utf-8", newline="\n") as fh:
-        write_json(ev, fh, **kw)
+    """:func:`write_json` to a UTF-8 file, written beside ``path`` and renamed over it when
+    complete (an interrupt or a full disk leaves the previous file as it was)."""
+    from fupin_rules.reports._files import replacing
+
+    with replacing(path, "w", encoding="utf-8", newline="\n") as fh:
+        write_json(ev, cast(TextIO, fh), **kw)
 
 
 def to_json_text(ev: Evaluation, *, include_passing: bool = True) -> str:

@@ -103,6 +103,7 @@ def record_and_track(
 
 def print_tracking(tracking: Any) -> None:
     """The comparison's counts, overall and by township, on stdout."""
+    from fupin_rules._terminal import printable
     from fupin_rules.runs.tracking import STATUSES
 
     c = tracking.counts()
@@ -114,7 +115,7 @@ def print_tracking(tracking: Any) -> None:
     for township, counts in tracking.by_area("township").items():
         name = tracking.township_names.get(township, "")
         typer.echo(
-            f"  {township or '(unknown)'} {name}: "
+            printable(f"  {township or '(unknown)'} {name}: ")  # ledger text
             + ", ".join(f"{s} {counts[s]}" for s in STATUSES)
         )
 
