@@ -224,7 +224,7 @@ def check(
                 return
         try:
             if out:
-                outputs.write("--out", lambda tmp: write_json_file(ev, tmp))
+                outputs.write("--out", lambda tmp: write_json_file(ev, tmp, tracking=tracking))
             if excel:
                 from fupin_rules.reports.excel import write_problem_list
 
