@@ -14,15 +14,19 @@ characters shown as ``\\xNN`` escapes (no ANSI/OSC sequences reach the terminal)
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
+import os
 import sys
+from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import typer
 
+from fupin_rules._cli_help import HelpGroup
 from fupin_rules._gc import gc_paused
 from fupin_rules._terminal import printable
 from fupin_rules.api import AUTO_BATCH_HOUSEHOLDS
@@ -34,12 +38,20 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=HelpGroup,
 )
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_INPUT, EXIT_UNIT_ERRORS = 0, 1, 2, 3
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a process ended by Ctrl-C
 DEFAULT_POLICY = "county_2017"
 DEFAULT_ON = "2017-12-31"
+
+#: the languages of explanations (``--lang``)
+Lang = Literal["zh", "en"]
+#: the engines a whole-dataset run accepts (``--engine``)
+RunEngine = Literal["auto", "batch", "reference", "inference"]
+#: the per-case engines (``test --engine``; ``batch`` evaluates whole datasets only)
+CaseEngine = Literal["auto", "inference", "reference"]
 
 
 def _date(text: str) -> dt.date:
@@ -52,6 +64,23 @@ def _date(text: str) -> dt.date:
 def sample_data_path() -> Path:
     """The bundled sample county (the default input of ``check``)."""
     return Path(str(resources.files("fupin_rules") / "data" / "sample_county.json"))
+
+
+@contextlib.contextmanager
+def _output() -> Iterator[None]:
+    """Print to stdout; a reader that stops early (``check | head``) ends the printing only.
+
+    The command goes on and exits with its own code, as if everything had been read: the rest
+    of the output goes to the null device (Python's documented way), so the interpreter's
+    final flush does not fail either.
+    """
+    try:
+        yield
+        sys.stdout.flush()
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
 
 
 def _fail(message: str, code: int = EXIT_INPUT) -> None:
@@ -120,9 +149,9 @@ def check(
     policy: Annotated[
         str, typer.Option("--policy", "-p", help="Installed policy name[@version] or folder.")
     ] = DEFAULT_POLICY,
-    on: Annotated[str, typer.Option(help="As-of date YYYY-MM-DD.")] = DEFAULT_ON,
+    on: Annotated[str, typer.Option(help="As-of date YYYY-MM-DD.", metavar="DATE")] = DEFAULT_ON,
     engine: Annotated[
-        str,
+        RunEngine,
         typer.Option(
             help=f"auto (batch from {AUTO_BATCH_HOUSEHOLDS} households up, else reference: "
             "the fastest per-case engine) | batch | reference | inference"
@@ -137,7 +166,7 @@ def check(
     html: Annotated[
         Path | None, typer.Option(help="Write the self-contained HTML report here.")
     ] = None,
-    lang: Annotated[str, typer.Option(help="zh | en")] = "zh",
+    lang: Annotated[Lang, typer.Option(help="Language of the explanations printed.")] = "zh",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
     fail_on_problems: Annotated[
         bool, typer.Option(help="Exit 1 when problems were found.")
@@ -169,7 +198,7 @@ def check(
 
     from fupin_rules.api import choose_engine, load_data
     from fupin_rules.reports._files import OutputPlan
-    from fupin_rules.reports.json_report import summary, write_json_file
+    from fupin_rules.reports.json_report import write_json_file
 
     as_of = _date(on)
     path = data or sample_data_path()
@@ -250,33 +279,41 @@ def check(
         finally:
             outputs.discard()  # an interrupt or a failure leaves every previous report as it was
     if not quiet:
-        s = summary(ev)
-        typer.echo(
-            f"{ev.policy_id} {ev.policy_version} ({ev.policy_hash[:12]}) as of {ev.on} on {path.name}, engine {ev.engine_reason or ev.engine}"
-        )
-        typer.echo(
-            f"findings {s['findings']}: pass {s['by_verdict']['pass']}, fail {s['by_verdict']['fail']}, "
-            f"unknown {s['by_verdict']['unknown']}; problems (问题) {s['problems']}; "
-            f"rejected rows {s['rejected_rows']}; unit errors {s['unit_errors']}"
-        )
-        if tracking is not None:
-            from fupin_rules.runs.cli import print_tracking
-
-            print_tracking(tracking)
-        from fupin_rules.findings.render import explain
-
-        for f in ev.problems()[:5]:
-            typer.echo("")
-            _say(explain(f, lang))
-        if len(ev.problems()) > 5:
-            typer.echo(
-                f"\n... {len(ev.problems()) - 5} more problems"
-                + (f" in {out}" if out else " (use --out)")
-            )
+        with _output():
+            _print_check(ev, path, out, lang, tracking)
     if ev.errors:
         raise typer.Exit(EXIT_UNIT_ERRORS)
     if fail_on_problems and ev.problems():
         raise typer.Exit(EXIT_PROBLEMS)
+
+
+def _print_check(ev: Any, path: Path, out: Path | None, lang: str, tracking: Any) -> None:
+    """The summary ``check`` prints: provenance, counts, tracking, the first problems."""
+    from fupin_rules.reports.json_report import summary
+
+    s = summary(ev)
+    typer.echo(
+        f"{ev.policy_id} {ev.policy_version} ({ev.policy_hash[:12]}) as of {ev.on} on {path.name}, engine {ev.engine_reason or ev.engine}"
+    )
+    typer.echo(
+        f"findings {s['findings']}: pass {s['by_verdict']['pass']}, fail {s['by_verdict']['fail']}, "
+        f"unknown {s['by_verdict']['unknown']}; problems (问题) {s['problems']}; "
+        f"rejected rows {s['rejected_rows']}; unit errors {s['unit_errors']}"
+    )
+    if tracking is not None:
+        from fupin_rules.runs.cli import print_tracking
+
+        print_tracking(tracking)
+    from fupin_rules.findings.render import explain
+
+    for f in ev.problems()[:5]:
+        typer.echo("")
+        _say(explain(f, lang))
+    if len(ev.problems()) > 5:
+        typer.echo(
+            f"\n... {len(ev.problems()) - 5} more problems"
+            + (f" in {out}" if out else " (use --out)")
+        )
 
 
 @app.command("explain")
@@ -288,10 +325,17 @@ def explain_cmd(
     data: Annotated[
         Path | None, typer.Argument(help="Dataset (default: bundled sample county)")
     ] = None,
-    policy: Annotated[str, typer.Option("--policy", "-p")] = DEFAULT_POLICY,
-    on: Annotated[str, typer.Option(help="As-of date YYYY-MM-DD.")] = DEFAULT_ON,
-    lang: Annotated[str, typer.Option(help="zh | en | json")] = "zh",
-    engine: Annotated[str, typer.Option(help="auto | reference | inference | batch")] = "auto",
+    policy: Annotated[
+        str, typer.Option("--policy", "-p", help="Installed policy name[@version] or folder.")
+    ] = DEFAULT_POLICY,
+    on: Annotated[str, typer.Option(help="As-of date YYYY-MM-DD.", metavar="DATE")] = DEFAULT_ON,
+    lang: Annotated[
+        Literal["zh", "en", "json"],
+        typer.Option(help="Chinese or English text, or the finding as JSON."),
+    ] = "zh",
+    engine: Annotated[
+        RunEngine, typer.Option(help="Engine answering the query (batch: the per-case one).")
+    ] = "auto",
 ) -> None:
     """Explain one finding: verdict, clause, every condition with its values, parameters used."""
     from fupin_rules.api import Evaluator
@@ -300,8 +344,11 @@ def explain_cmd(
     try:
         ev = Evaluator(policy, data or sample_data_path(), engine=engine)
         f = ev.finding(rule, subject, _date(on))
-    except (FupinRulesError, KeyError) as exc:
+    except FupinRulesError as exc:
         _fail(str(exc))
+        return
+    except KeyError as exc:  # str() of a KeyError is the repr of its message
+        _fail(str(exc.args[0]) if exc.args else str(exc))
         return
     if lang == "json":
         # C0 controls are escaped by json; C1 ones (U+009B, a one-character CSI) are not
@@ -336,7 +383,9 @@ def schema(
             help="One table (county, villages, households, ...) instead of the whole dataset."
         ),
     ] = None,
-    out: Annotated[Path | None, typer.Option("--out", "-o")] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write the schema here (default: print).")
+    ] = None,
 ) -> None:
     """Print the JSON Schema of the dataset input (for systems that feed this library)."""
     from fupin_rules.domain.jsonschema import dataset_json_schema, record_json_schema
@@ -356,8 +405,10 @@ def schema(
 @app.command()
 def test(
     policy: Annotated[str, typer.Argument(help="Policy folder or installed name")] = DEFAULT_POLICY,
-    engine: Annotated[str, typer.Option(help="auto | inference | reference")] = "auto",
-    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+    engine: Annotated[CaseEngine, typer.Option(help="Per-case engine running the cases.")] = "auto",
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="List every case, not only the failing ones.")
+    ] = False,
 ) -> None:
     """Run a policy package's case files and report like pytest."""
     from fupin_rules.api import get_engine
@@ -383,7 +434,7 @@ def test(
 
 @app.command()
 def validate(
-    policy: Annotated[str, typer.Argument(help="Policy folder or installed name")],
+    policy: Annotated[str, typer.Argument(help="Policy folder or installed name")] = DEFAULT_POLICY,
 ) -> None:
     """Validate a policy package (schema, expressions, citations, cycles); list every problem."""
     from fupin_rules.policy.discovery import load_policy
