@@ -44,6 +44,7 @@ from fupin_rules.batch.values import (
     num_null,
     rat_eq,
 )
+from fupin_rules.domain.entities import ENTITIES
 from fupin_rules.domain.schema import LINKS
 from fupin_rules.errors import FupinRulesError
 from fupin_rules.expr import BOOL, DATE, NUMBER, ListType, Type
@@ -268,23 +269,24 @@ class Compiler:
         found = self._owners.get(key)
         if found is not None:
             return found
-        child = LINKS[owner][1][collection]
+        coll = next(c for c in ENTITIES[owner].collections if c.name == collection)
+        child = coll.kind
         name = self._name("o")
         cf = self.frame(child)
-        if owner == "county":
-            expr: pl.Expr | pl.Series = pl.lit(0, dtype=pl.UInt32)
-        elif owner == "village" and collection == "residents":
-            expr = self.frame("household")[parent_column("village")].gather(
-                cf[parent_column("household")]
-            )
-        elif owner == "village" and collection == "documents":
-            expr = (
-                pl.when(pl.col("household_id").is_null())
-                .then(pl.col(parent_column("village")))
-                .otherwise(None)
-            )
-        else:
-            expr = pl.col(parent_column(owner))
+        expr: pl.Expr | pl.Series
+        if not coll.via:  # a county collection: every record
+            expr = pl.lit(0, dtype=pl.UInt32)
+        elif len(coll.via) == 1:
+            expr = pl.col(parent_column(coll.via[0]))
+        else:  # a longer path (a village's residents: through their household)
+            at = ENTITIES[child].parent(coll.via[0]).kind
+            expr = cf[parent_column(coll.via[0])]
+            for link in coll.via[1:]:
+                expr = self.frame(at)[parent_column(link)].gather(expr)
+                at = ENTITIES[at].parent(link).kind
+        if coll.unlinked is not None:
+            field = ENTITIES[child].parent(coll.unlinked).field
+            expr = pl.when(pl.col(str(field)).is_null()).then(expr).otherwise(None)
         self.add_columns(child, {name: expr})
         self._owners[key] = (child, name)
         return child, name

@@ -53,6 +53,7 @@ from fupin_rules.batch.compiler import RULE_ERRORS, Compiler
 from fupin_rules.batch.frames import KEY, Tables, tables_from_dataset, tables_from_frames
 from fupin_rules.batch.values import ConstList, NumV, Value, kleene_all
 from fupin_rules.domain.dataset import DataIssue, Dataset, LoadResult
+from fupin_rules.domain.entities import ENTITIES
 from fupin_rules.engine.run import Evaluation, SubjectError, tallies_from_counts
 from fupin_rules.expr.ir import Expr
 from fupin_rules.policy.model import Policy, Rule
@@ -76,20 +77,7 @@ Materialize = Literal["non_pass", "reports", "all", "none"]
 CHARTED_KINDS = frozenset({"village", "county"})
 
 #: entity kind -> (owner kind, collection) through which the reference plan visits it
-PLAN_OWNER: dict[str, tuple[str, str] | None] = {
-    "household": None,
-    "village": None,
-    "county": None,
-    "person": ("household", "members"),
-    "loan": ("household", "loans"),
-    "payment": ("household", "payments"),
-    "procedure_step": ("household", "procedure_steps"),
-    "relocation": ("household", "relocations"),
-    "project": ("village", "projects"),
-    "document": ("village", "all_documents"),
-    "township": ("county", "townships"),
-    "rectification_item": ("county", "rectification_items"),
-}
+PLAN_OWNER: dict[str, tuple[str, str] | None] = ENTITIES.plan_owner
 
 VERDICT = "verdict"
 SUBJECT = "subject_id"

@@ -28,6 +28,7 @@ import pyarrow as pa
 
 from fupin_rules._gc import gc_paused
 from fupin_rules.domain.dataset import REFERENCES, TABLES, DataIssue, Dataset
+from fupin_rules.domain.entities import ENTITIES
 from fupin_rules.domain.schema import ENTITY_RECORDS, LINKS
 from fupin_rules.engine.context import KIND_TABLE, TABLE_KIND
 from fupin_rules.expr import BOOL, DATE, NUMBER, EnumType, ListType, PrimitiveType, Schema, Type
@@ -215,9 +216,8 @@ def _frame_from_polars(
 
 
 def _fk_field(kind: str, link: str) -> str | None:
-    if link == "county":
-        return None
-    return f"{link}_id"
+    parent = ENTITIES[kind].parent(link)
+    return None if parent.kind == "county" else parent.field
 
 
 def _index_of(keys: pl.Series, fk: pl.Series) -> pl.Series:
@@ -258,9 +258,9 @@ def _finish(
             bad = pl.repeat(False, df.height, eager=True)
             mine: list[tuple[str, pl.DataFrame, pl.Series]] = []
             for fld, parent in REFERENCES[table]:
-                if parent == "townships" and not supplied["township"]:
-                    continue
-                pkind = "county" if parent == "county" else TABLE_KIND[parent]
+                pkind = ENTITIES.by_table[parent].kind
+                if not ENTITIES[pkind].required and not supplied[pkind]:
+                    continue  # e.g. townships not supplied: the village's township is unknown
                 idx = _index_of(frames[pkind][KEY], df[fld])
                 mine.append((fld, frames[pkind], idx))
                 orphan = df[fld].is_not_null() & idx.is_null()
@@ -344,7 +344,7 @@ def tables_from_frames(data: Mapping[str, Any], schema: Schema) -> Tables:
     dens.update({("county", k): v for k, v in d.items()})
     for table, kind in TABLE_KIND.items():
         raw = data.get(table)
-        required = table in ("villages", "households", "persons")
+        required = ENTITIES.by_table[table].required
         supplied[kind] = raw is not None or required
         if raw is None:
             df, d = _empty_frame(kind, schema)

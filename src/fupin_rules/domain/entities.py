@@ -121,22 +121,24 @@ class Entities:
     before children: the dependency order of tables)."""
 
     kinds: tuple[EntityKind, ...]
+    _by_kind: dict[str, EntityKind] = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         problems = _problems(self.kinds)
         if problems:
             raise ValueError("entity declaration: " + "; ".join(problems))
+        object.__setattr__(self, "_by_kind", {e.kind: e for e in self.kinds})
 
     def __iter__(self) -> Iterator[EntityKind]:
         return iter(self.kinds)
 
     def __getitem__(self, kind: str) -> EntityKind:
-        return self.by_kind[kind]
+        return self._by_kind[kind]
 
     @property
     def by_kind(self) -> dict[str, EntityKind]:
         """kind -> declaration."""
-        return {e.kind: e for e in self.kinds}
+        return dict(self._by_kind)
 
     @property
     def by_table(self) -> dict[str, EntityKind]:

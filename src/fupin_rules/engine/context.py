@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from enum import Enum
 from fractions import Fraction
+from functools import cache
 from typing import Any
 
 from fupin_rules.domain.dataset import Dataset
+from fupin_rules.domain.entities import ENTITIES
 from fupin_rules.domain.models import Record
 from fupin_rules.expr import UNKNOWN, Trace, evaluate
 from fupin_rules.policy.model import Policy, ResolvedParameter, Variable
@@ -23,19 +25,7 @@ from fupin_rules.policy.model import Policy, ResolvedParameter, Variable
 __all__ = ["Context", "DatasetIndex", "RecordSubject"]
 
 #: table name -> entity kind
-TABLE_KIND = {
-    "townships": "township",
-    "villages": "village",
-    "households": "household",
-    "persons": "person",
-    "loans": "loan",
-    "payments": "payment",
-    "projects": "project",
-    "documents": "document",
-    "procedure_steps": "procedure_step",
-    "relocations": "relocation",
-    "rectification_items": "rectification_item",
-}
+TABLE_KIND = ENTITIES.table_kind
 KIND_TABLE = {v: k for k, v in TABLE_KIND.items()}
 
 
@@ -55,56 +45,82 @@ class DatasetIndex:
         self.children: dict[tuple[str, str, str], list[Record]] = defaultdict(list)
         self._build()
 
-    def _add(self, kind: str, key: str | None, coll: str, rec: Record) -> None:
-        if key is not None:
-            self.children[(kind, key, coll)].append(rec)
-
     def _build(self) -> None:
-        ds = self.dataset
-        cid = ds.county.key()
-        hh_village = {h.household_id: h.village_id for h in ds.households}
-        for t in ds.townships or ():
-            self._add("county", cid, "townships", t)
-        for v in ds.villages:
-            self._add("county", cid, "villages", v)
-            self._add("township", v.township_id, "villages", v)
-        for h in ds.households:
-            self._add("county", cid, "households", h)
-            self._add("village", h.village_id, "households", h)
-        for p in ds.persons:
-            self._add("county", cid, "persons", p)
-            self._add("household", p.household_id, "members", p)
-            self._add("village", hh_village.get(p.household_id), "residents", p)
-        for loan in ds.loans or ():
-            self._add("county", cid, "loans", loan)
-            self._add("household", loan.household_id, "loans", loan)
-        for pay in ds.payments or ():
-            self._add("household", pay.household_id, "payments", pay)
-            self._add("person", pay.person_id, "payments", pay)
-        for pr in ds.projects or ():
-            self._add("village", pr.village_id, "projects", pr)
-            self._add("household", pr.household_id, "projects", pr)
-        for doc in ds.documents or ():
-            self._add("village", doc.village_id, "all_documents", doc)
-            if doc.household_id is None:
-                self._add("village", doc.village_id, "documents", doc)
-            else:
-                self._add("household", doc.household_id, "documents", doc)
-        for st in ds.procedure_steps or ():
-            self._add("household", st.household_id, "procedure_steps", st)
-        for rl in ds.relocations or ():
-            self._add("county", cid, "relocations", rl)
-            self._add("household", rl.household_id, "relocations", rl)
-        for it in ds.rectification_items or ():
-            self._add("county", cid, "rectification_items", it)
+        # each table's records in order, into every collection they belong to (so a
+        # collection is in the order of its table)
+        cid = self.dataset.county.key()
+        for table, kind in TABLE_KIND.items():
+            if not _homes(kind):
+                continue
+            for rec in self.dataset.table(table) or ():
+                for owner, key, coll in memberships(kind, rec, cid, self.by_id):
+                    self.children[(owner, key, coll)].append(rec)
 
     def parent_key(self, kind: str, rec: Record, link: str) -> tuple[str, str | None]:
         """The (kind, id) a parent link of ``rec`` points to."""
-        if link == "county":
-            return "county", self.dataset.county.key()
-        if kind == "village" and link == "township":
-            return "township", getattr(rec, "township_id", None)
-        return link, getattr(rec, f"{link}_id", None)
+        return parent_key(kind, rec, link, self.dataset.county.key())
+
+
+def parent_key(kind: str, rec: Record, link: str, county_key: str) -> tuple[str, str | None]:
+    """The (kind, id) a parent link of ``rec`` points to (the county: always the one county)."""
+    pkind, field = _PARENTS[kind, link]
+    if field is None:
+        return pkind, county_key
+    return pkind, getattr(rec, field)
+
+
+#: (kind, link) -> (parent kind, the record's field holding its key; None for the county)
+_PARENTS: dict[tuple[str, str], tuple[str, str | None]] = {
+    (e.kind, p.link): (p.kind, None if p.kind == "county" else p.field)
+    for e in ENTITIES
+    for p in e.parents
+}
+
+
+#: (owner kind, collection, path: (field, parent kind) per link, field that must be empty)
+_Home = tuple[str, str, tuple[tuple[str | None, str], ...], str | None]
+
+
+@cache
+def _homes(kind: str) -> tuple[_Home, ...]:
+    """The collections records of ``kind`` belong to, and how to find their owner."""
+    out: list[_Home] = []
+    for owner, coll in ENTITIES.collections_of(kind):
+        steps: list[tuple[str | None, str]] = []
+        at = kind
+        for link in coll.via:
+            p = ENTITIES[at].parent(link)
+            steps.append((p.field, p.kind))
+            at = p.kind
+        unlinked = ENTITIES[kind].parent(coll.unlinked).field if coll.unlinked else None
+        out.append((owner, coll.name, tuple(steps), unlinked))
+    return tuple(out)
+
+
+def memberships(
+    kind: str, rec: Record, county_key: str, by_id: Mapping[str, Mapping[str, Record]]
+) -> list[tuple[str, str, str]]:
+    """(owner kind, owner id, collection) of every collection ``rec`` belongs to.
+
+    ``by_id`` (kind -> id -> record) resolves paths of more than one link (a person's village is
+    its household's); a broken path puts the record in no collection of that owner.
+    """
+    out: list[tuple[str, str, str]] = []
+    for owner, name, steps, unlinked in _homes(kind):
+        if unlinked is not None and getattr(rec, unlinked) is not None:
+            continue
+        key: str | None = county_key
+        cur: Record | None = rec
+        for i, (field, pkind) in enumerate(steps):
+            if i:
+                cur = by_id[steps[i - 1][1]].get(key) if key is not None else None
+            if cur is None:
+                key = None
+                break
+            key = county_key if pkind == "county" or field is None else getattr(cur, field)
+        if key is not None:
+            out.append((owner, key, name))
+    return out
 
 
 def _convert(value: Any) -> Any:

@@ -51,7 +51,14 @@ from fupin_rules.domain.dataset import REFERENCES, TABLES, Dataset
 from fupin_rules.domain.models import County, Record
 from fupin_rules.engine import _durable
 from fupin_rules.engine._durable import ActionContext, Match, RulesetSpec, RuleSpec
-from fupin_rules.engine.context import KIND_TABLE, TABLE_KIND, Context, RecordSubject
+from fupin_rules.engine.context import (
+    KIND_TABLE,
+    TABLE_KIND,
+    Context,
+    RecordSubject,
+    memberships,
+    parent_key,
+)
 from fupin_rules.engine.evaluate import Scope, evaluate_rule, evaluate_scope
 from fupin_rules.errors import DataError, EngineError, FupinRulesError
 from fupin_rules.expr import UNKNOWN, AggregateRead, FieldRead, Interval, ParamRead, Trace, ir
@@ -200,57 +207,12 @@ class _LiveIndex:
         self.seqs: dict[SubjectKey, int] = {}
 
     def parent_key(self, kind: str, rec: Record, link: str) -> tuple[str, str | None]:
-        if link == "county":
-            return "county", self.dataset.county.key()
-        if kind == "village" and link == "township":
-            return "township", getattr(rec, "township_id", None)
-        return link, getattr(rec, f"{link}_id", None)
+        return parent_key(kind, rec, link, self.dataset.county.key())
 
     def _members_of(self, kind: str, rec: Any) -> list[tuple[str, str, str]]:
         """(owner kind, owner id, collection) of every collection ``rec`` belongs to (the same
         as DatasetIndex._build)."""
-        cid = self.dataset.county.key()
-        out: list[tuple[str, str | None, str]]
-        if kind == "township":
-            out = [("county", cid, "townships")]
-        elif kind == "village":
-            out = [("county", cid, "villages"), ("township", rec.township_id, "villages")]
-        elif kind == "household":
-            out = [("county", cid, "households"), ("village", rec.village_id, "households")]
-        elif kind == "person":
-            hh = self.by_id["household"].get(rec.household_id)
-            out = [
-                ("county", cid, "persons"),
-                ("household", rec.household_id, "members"),
-                ("village", getattr(hh, "village_id", None), "residents"),
-            ]
-        elif kind == "loan":
-            out = [("county", cid, "loans"), ("household", rec.household_id, "loans")]
-        elif kind == "payment":
-            out = [
-                ("household", rec.household_id, "payments"),
-                ("person", rec.person_id, "payments"),
-            ]
-        elif kind == "project":
-            out = [
-                ("village", rec.village_id, "projects"),
-                ("household", rec.household_id, "projects"),
-            ]
-        elif kind == "document":
-            out = [("village", rec.village_id, "all_documents")]
-            if rec.household_id is None:
-                out.append(("village", rec.village_id, "documents"))
-            else:
-                out.append(("household", rec.household_id, "documents"))
-        elif kind == "procedure_step":
-            out = [("household", rec.household_id, "procedure_steps")]
-        elif kind == "relocation":
-            out = [("county", cid, "relocations"), ("household", rec.household_id, "relocations")]
-        elif kind == "rectification_item":
-            out = [("county", cid, "rectification_items")]
-        else:  # pragma: no cover - every table is listed
-            out = []
-        return [(k, key, c) for k, key, c in out if key is not None]
+        return memberships(kind, rec, self.dataset.county.key(), self.by_id)
 
     def put(self, kind: str, rec: Record, seq: int) -> list[tuple[str, str, str]]:
         """Index an active record (new or changed); return its old memberships."""

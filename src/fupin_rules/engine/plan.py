@@ -13,27 +13,14 @@ from collections.abc import Iterator
 
 import attrs
 
+from fupin_rules.domain.entities import ENTITIES, STRATA
 from fupin_rules.engine.context import Context, RecordSubject
 from fupin_rules.policy.model import Policy, Rule
 
 __all__ = ["OWNER", "STRATA", "Unit", "rules_by_entity", "units"]
 
 #: entity kind -> the unit (stratum) its rules are evaluated in
-OWNER = {
-    "person": "household",
-    "household": "household",
-    "loan": "household",
-    "payment": "household",
-    "procedure_step": "household",
-    "relocation": "household",
-    "document": "village",
-    "project": "village",
-    "village": "village",
-    "township": "county",
-    "county": "county",
-    "rectification_item": "county",
-}
-STRATA = ("household", "village", "county")
+OWNER: dict[str, str] = ENTITIES.owner
 
 
 @attrs.frozen
@@ -69,17 +56,7 @@ def rules_by_entity(policy: Policy) -> dict[str, tuple[Rule, ...]]:
 
 def _member_kinds(stratum: str) -> list[tuple[str, str]]:
     """(entity kind, collection on the owner) of the records that ride along with an owner."""
-    if stratum == "household":
-        return [
-            ("person", "members"),
-            ("loan", "loans"),
-            ("payment", "payments"),
-            ("procedure_step", "procedure_steps"),
-            ("relocation", "relocations"),
-        ]
-    if stratum == "village":
-        return [("project", "projects"), ("document", "all_documents")]
-    return [("township", "townships"), ("rectification_item", "rectification_items")]
+    return ENTITIES.members(stratum)
 
 
 def units(ctx: Context, stratum: str, keys: list[str] | None = None) -> Iterator[Unit]:

@@ -22,9 +22,9 @@ from decimal import Decimal
 
 import attrs
 
-from fupin_rules.domain.dataset import TABLES
+from fupin_rules.domain.entities import ENTITIES
 from fupin_rules.domain.enums import LABELS_ZH
-from fupin_rules.domain.models import County, Record
+from fupin_rules.domain.models import Record
 
 __all__ = [
     "RECORD_CLASSES",
@@ -41,54 +41,16 @@ __all__ = [
 ]
 
 #: every ledger table in dependency order, the one-row county table first
-TABLE_NAMES: tuple[str, ...] = ("county", *TABLES)
+TABLE_NAMES: tuple[str, ...] = tuple(e.table for e in ENTITIES)
 
 #: table name -> record class
-RECORD_CLASSES: dict[str, type[Record]] = {"county": County, **TABLES}
+RECORD_CLASSES: dict[str, type[Record]] = {e.table: e.record for e in ENTITIES}
 
 #: table name -> the Chinese sheet name the writer uses (and the reader accepts)
-TABLE_TITLES_ZH: dict[str, str] = {
-    "county": "县",
-    "townships": "乡镇",
-    "villages": "村",
-    "households": "户",
-    "persons": "人员",
-    "loans": "小额信贷",
-    "payments": "资金发放",
-    "projects": "项目资金",
-    "documents": "档案资料",
-    "procedure_steps": "退出程序",
-    "relocations": "易地搬迁",
-    "rectification_items": "整改问题",
-}
+TABLE_TITLES_ZH: dict[str, str] = ENTITIES.sheet_titles_zh
 
 # Other names officials use for the same sheets.
-_TABLE_ALIASES: dict[str, str] = {
-    "县基本情况": "county",
-    "乡": "townships",
-    "乡镇基本情况": "townships",
-    "行政村": "villages",
-    "贫困村": "villages",
-    "村基本情况": "villages",
-    "贫困户": "households",
-    "农户": "households",
-    "家庭成员": "persons",
-    "人口": "persons",
-    "扶贫小额信贷": "loans",
-    "贷款": "loans",
-    "补助发放": "payments",
-    "资金发放记录": "payments",
-    "项目": "projects",
-    "扶贫项目资金": "projects",
-    "档案": "documents",
-    "扶贫档案资料": "documents",
-    "退出程序痕迹": "procedure_steps",
-    "脱贫退出程序": "procedure_steps",
-    "易地扶贫搬迁": "relocations",
-    "搬迁": "relocations",
-    "易迁问题整改": "rectification_items",
-    "问题整改": "rectification_items",
-}
+_TABLE_ALIASES: dict[str, str] = ENTITIES.sheet_aliases
 
 # Codes officials write that are not the register's labels (assumed common variants).
 _ENUM_EXTRA_ALIASES: dict[str, str] = {

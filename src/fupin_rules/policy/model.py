@@ -277,11 +277,7 @@ class Policy:
         for r in self.rules:
             if r.id == rule_id:
                 return r
-        import difflib
-
-        close = difflib.get_close_matches(rule_id, [r.id for r in self.rules], n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else "; `fupin-rules coverage` lists them"
-        raise KeyError(f"no rule {rule_id!r} in {self.ref}{hint}")
+        raise KeyError(f"no rule {rule_id!r} in {self.ref}")
 
     @property
     def effective(self) -> tuple[dt.date | None, dt.date | None]:

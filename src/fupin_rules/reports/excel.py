@@ -2,9 +2,7 @@
 
 :func:`write_problem_list` streams rows (openpyxl write-only mode), so a county run of ~100,000
 findings writes in seconds with flat memory. Identical input gives identical cells: no
-timestamps in any cell, a fixed workbook date (the as-of date) in ``docProps/core.xml`` and on
-every zip entry, and a stable row order, so two runs give identical bytes. The file is written
-beside the target and renamed over it when complete.
+timestamps in any cell, a fixed workbook date (the as-of date), and a stable row order.
 
 The helpers shared with the HTML report (:class:`SubjectDirectory`, :func:`report_findings`,
 :func:`level_of`, the Chinese labels) live here too.
@@ -13,12 +11,11 @@ The helpers shared with the HTML report (:class:`SubjectDirectory`, :func:`repor
 from __future__ import annotations
 
 import datetime as dt
-import shutil
-import zipfile
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
 from fractions import Fraction
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,13 +26,12 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
-from openpyxl.writer.excel import ExcelWriter
 
 from fupin_rules.domain.dataset import Dataset
+from fupin_rules.domain.entities import ENTITIES, Parent
 from fupin_rules.engine.run import Evaluation
 from fupin_rules.findings.model import Finding, Outcome, json_value
 from fupin_rules.findings.render import explain, failing_summary
-from fupin_rules.reports._files import replacing
 from fupin_rules.reports.json_report import not_in_force_notice, summary
 
 if TYPE_CHECKING:
@@ -56,21 +52,8 @@ __all__ = [
     "write_problem_list",
 ]
 
-#: subject kind -> the Chinese word officials use
-KIND_ZH: dict[str, str] = {
-    "county": "县",
-    "township": "乡镇",
-    "rectification_item": "整改问题",
-    "village": "村",
-    "project": "项目",
-    "document": "档案资料",
-    "household": "户",
-    "loan": "小额贷款",
-    "payment": "资金发放",
-    "procedure_step": "退出程序",
-    "relocation": "易地搬迁",
-    "person": "人员",
-}
+#: subject kind -> the Chinese word officials use (in report order: level by level)
+KIND_ZH: dict[str, str] = ENTITIES.names_zh
 #: report level -> (sheet title, English name); the order of the level sheets
 LEVELS: dict[str, tuple[str, str]] = {
     "county": ("县级目标", "county targets"),
@@ -78,20 +61,7 @@ LEVELS: dict[str, tuple[str, str]] = {
     "household": ("户", "households"),
     "person": ("人", "persons"),
 }
-_LEVEL_OF_KIND = {
-    "county": "county",
-    "township": "county",
-    "rectification_item": "county",
-    "village": "village",
-    "project": "village",
-    "document": "village",
-    "household": "household",
-    "loan": "household",
-    "payment": "household",
-    "procedure_step": "household",
-    "relocation": "household",
-    "person": "person",
-}
+_LEVEL_OF_KIND = ENTITIES.level
 VERDICT_ZH: dict[str, str] = {
     "pass": "符合",
     "fail": "不符合",
@@ -105,6 +75,17 @@ _HEADER_FONT = Font(bold=True, color="FFFFFF")
 _HEADER_FILL = PatternFill("solid", fgColor="305496")
 _TITLE_FONT = Font(bold=True, size=13)
 _SECTION_FONT = Font(bold=True)
+
+
+@cache
+def _placed_by(kind: str, level: str) -> Parent | None:
+    """The parent link through which a record of ``kind`` belongs to a village or household:
+    a link to one, else the first link to a kind that belongs to one (``None``: neither)."""
+    parents = ENTITIES[kind].parents
+    direct = next((p for p in parents if p.kind == level), None)
+    if direct is not None:
+        return direct
+    return next((p for p in parents if _placed_by(p.kind, level) is not None), None)
 
 
 def level_of(subject_kind: str) -> str:
@@ -133,47 +114,26 @@ class SubjectDirectory:
         names: dict[tuple[str, str], str] = {}
         villages: dict[tuple[str, str], str] = {}
         households: dict[tuple[str, str], str] = {}
-        c = dataset.county
-        if c.name:
-            names["county", c.county_id] = c.name
-        for t in dataset.townships or ():
-            if t.name:
-                names["township", t.township_id] = t.name
-        for v in dataset.villages:
-            villages["village", v.village_id] = v.village_id
-            if v.name:
-                names["village", v.village_id] = v.name
-        for h in dataset.households:
-            villages["household", h.household_id] = h.village_id
-            households["household", h.household_id] = h.household_id
-        for p in dataset.persons:
-            households["person", p.person_id] = p.household_id
-            villages["person", p.person_id] = villages.get(("household", p.household_id), "")
-            if p.name:
-                names["person", p.person_id] = p.name
-                if p.is_head:
-                    names.setdefault(("household", p.household_id), f"户主 {p.name}")
-        for kind, table, key in (
-            ("loan", dataset.loans, "loan_id"),
-            ("payment", dataset.payments, "payment_id"),
-            ("procedure_step", dataset.procedure_steps, "step_id"),
-            ("relocation", dataset.relocations, "relocation_id"),
-        ):
-            for r in table or ():
-                hid = str(r.household_id)
-                rid = str(getattr(r, key))
-                households[kind, rid] = hid
-                villages[kind, rid] = villages.get(("household", hid), "")
-        for pr in dataset.projects or ():
-            villages["project", pr.project_id] = pr.village_id
-            if pr.household_id:
-                households["project", pr.project_id] = pr.household_id
-            if pr.name:
-                names["project", pr.project_id] = pr.name
-        for d in dataset.documents or ():
-            villages["document", d.document_id] = d.village_id
-            if d.household_id:
-                households["document", d.document_id] = d.household_id
+        owners = {"village": villages, "household": households}
+        for e in ENTITIES:  # parents first: a record's village is its parent's
+            rows = (dataset.county,) if e.table == "county" else dataset.table(e.table) or ()
+            for r in rows:
+                key = r.key()
+                for level, found in owners.items():
+                    if e.kind == level:
+                        found[e.kind, key] = key
+                    elif (via := _placed_by(e.kind, level)) is not None:
+                        pid = getattr(r, via.field) if via.field else None
+                        if via.kind == level:
+                            if pid:
+                                found[e.kind, key] = str(pid)
+                        else:
+                            found[e.kind, key] = found.get((via.kind, str(pid)), "")
+                name = getattr(r, "name", None)
+                if name:
+                    names[e.kind, key] = name
+                    if e.kind == "person" and getattr(r, "is_head", None):
+                        names.setdefault(("household", r.household_id), f"户主 {name}")  # type: ignore[attr-defined]
         return cls(names, villages, households)
 
     def name(self, kind: str, subject_id: str) -> str:
@@ -686,38 +646,4 @@ def write_problem_list(
             ]
         )
     sheet.close()
-    with replacing(path, "wb") as fh, _StampedZip(fh, stamp) as archive:
-        # not wb.save(): openpyxl's save_workbook stamps dcterms:modified with the wall clock
-        ExcelWriter(wb, archive).write_data()
-
-
-class _StampedZip(zipfile.ZipFile):
-    """A deflated zip whose every entry carries one fixed date (the as-of date), not the time
-    of writing, so the same workbook gives the same bytes."""
-
-    def __init__(self, file: Any, stamp: dt.datetime) -> None:
-        super().__init__(file, "w", zipfile.ZIP_DEFLATED, allowZip64=True)
-        self._date_time = (max(stamp.year, 1980), stamp.month, stamp.day, 0, 0, 0)
-
-    def _info(self, name: str) -> zipfile.ZipInfo:
-        info = zipfile.ZipInfo(name, date_time=self._date_time)
-        info.compress_type = zipfile.ZIP_DEFLATED
-        info.external_attr = 0o600 << 16
-        return info
-
-    def writestr(  # type: ignore[override]
-        self, zinfo_or_arcname: str | zipfile.ZipInfo, data: bytes | str, *args: Any, **kw: Any
-    ) -> None:
-        if isinstance(zinfo_or_arcname, str):
-            zinfo_or_arcname = self._info(zinfo_or_arcname)
-        super().writestr(zinfo_or_arcname, data, *args, **kw)
-
-    def write(  # type: ignore[override]
-        self, filename: Any, arcname: str | None = None, *args: Any, **kw: Any
-    ) -> None:
-        # openpyxl adds each write-only sheet from its temporary file: stream it, dated
-        with (
-            open(filename, "rb") as src,
-            self.open(self._info(arcname or str(filename)), "w") as dst,
-        ):
-            shutil.copyfileobj(src, dst, 1 << 20)
+    wb.save(str(path))

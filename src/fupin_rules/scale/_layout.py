@@ -33,6 +33,7 @@ from typing import Any
 import polars as pl
 
 from fupin_rules.domain.dataset import TABLES
+from fupin_rules.domain.entities import ENTITIES
 from fupin_rules.domain.schema import ENTITY_RECORDS
 from fupin_rules.engine.context import TABLE_KIND
 from fupin_rules.errors import FupinRulesError
@@ -52,7 +53,7 @@ __all__ = [
 LAYOUT_VERSION = 1
 ROW = "_row"
 #: tables every task reads whole (the county stratum: small)
-BROADCAST_TABLES: tuple[str, ...] = ("county", "townships", "rectification_items")
+BROADCAST_TABLES: tuple[str, ...] = tuple(e.table for e in ENTITIES if e.stratum == "county")
 #: tables split by village
 PARTITIONED_TABLES: tuple[str, ...] = tuple(t for t in TABLES if t not in BROADCAST_TABLES)
 

@@ -154,6 +154,7 @@ class LiveSessionMachine(RuleBasedStateMachine):
             row[field] = value
         self.upsert(table, row)
 
+    @precondition(lambda self: bool(self.tables["villages"]))  # every village may be deleted
     @rule(data=st.data())
     def flip_village(self, data: st.DataObject) -> None:
         rows = self.tables["villages"]
