@@ -108,7 +108,7 @@ def _clauses(policy: Any) -> list[str]:
 def _parameter(p: Any) -> list[str]:
     out = [f"### `{p.name}`", "", f"{_md(p.title.zh)} — {_md(p.title.en)}", ""]
     out += [
-        f"type `{p.type}`, unit `{p.unit}`, clause {_md(p.clause)}, status {_status(p.status)}",
+        f"type `{p.type}`, {'no unit' if p.unit == 'none' else f'unit `{p.unit}`'}, clause {_md(p.clause)}, status {_status(p.status)}",
         "",
     ]
     if p.note:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
@@ -111,17 +110,20 @@ def choose_engine(name: EngineName | str, dataset: Dataset) -> tuple[str, str]:
 def load_data(source: str | Path | Mapping[str, Any]) -> LoadResult:
     """Validate a dataset from a dict, a JSON file, or a ledger (CSV folder, xlsx, Parquet folder).
 
-    Bad rows become issues in the result; nothing is dropped silently.
+    Bad rows become issues in the result; nothing is dropped silently. A file or folder is read
+    by :func:`fupin_rules.io.read_ledger`; one that cannot be read at all raises
+    :class:`~fupin_rules.io.LedgerError` (or :class:`~fupin_rules.errors.DataError` without a
+    usable county row), naming the file.
     """
     if isinstance(source, Mapping):
         return load_dataset(source)
-    path = Path(source)
-    if path.suffix.lower() == ".json" and path.is_file():
-        with path.open(encoding="utf-8") as fh:
-            return load_dataset(json.load(fh), source=path.name)
     from fupin_rules.io import read_ledger
 
-    result: LoadResult = read_ledger(path)
+    # every file goes through the ledger reader: a JSON file is read exactly (numbers as
+    # Decimal, repeated keys reported) and a bad file is a LedgerError naming it, never a
+    # traceback (issue 17)
+
+    result: LoadResult = read_ledger(Path(source))
     return result
 
 

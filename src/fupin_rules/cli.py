@@ -1,22 +1,34 @@
 """The ``fupin-rules`` command line.
 
 Exit codes (for scripts): 0 the command completed; 1 problems were found and
-``--fail-on-problems`` was given (or cases failed in ``test``); 2 bad usage, input or policy
-(nothing was evaluated); 3 the run completed but some units failed (see ``unit_errors``).
+``--fail-on-problems`` was given (or cases failed in ``test``); 2 bad usage, input, policy or
+output path (nothing was evaluated, or no report was written); 3 the run completed but some
+units failed (see ``unit_errors``); 130 interrupted (Ctrl-C, SIGINT): no report was written or
+changed.
+
+Reports are checked before the run (``--out``/``--excel``/``--html``: not a folder, device or
+the input ledger, in an existing writable folder) and written beside their targets, then renamed
+over them together once all are complete. Ledger text printed to the terminal has its control
+characters shown as ``\\xNN`` escapes (no ANSI/OSC sequences reach the terminal).
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
+import os
 import sys
+from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import typer
 
+from fupin_rules._cli_help import HelpGroup
 from fupin_rules._gc import gc_paused
+from fupin_rules._terminal import printable
 from fupin_rules.api import AUTO_BATCH_HOUSEHOLDS
 from fupin_rules.errors import FupinRulesError
 
@@ -26,11 +38,20 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=HelpGroup,
 )
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_INPUT, EXIT_UNIT_ERRORS = 0, 1, 2, 3
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a process ended by Ctrl-C
 DEFAULT_POLICY = "county_2017"
 DEFAULT_ON = "2017-12-31"
+
+#: the languages of explanations (``--lang``)
+Lang = Literal["zh", "en"]
+#: the engines a whole-dataset run accepts (``--engine``)
+RunEngine = Literal["auto", "batch", "reference", "inference"]
+#: the per-case engines (``test --engine``; ``batch`` evaluates whole datasets only)
+CaseEngine = Literal["auto", "inference", "reference"]
 
 
 def _date(text: str) -> dt.date:
@@ -45,9 +66,47 @@ def sample_data_path() -> Path:
     return Path(str(resources.files("fupin_rules") / "data" / "sample_county.json"))
 
 
+@contextlib.contextmanager
+def _output() -> Iterator[None]:
+    """Print to stdout; a reader that stops early (``check | head``) ends the printing only.
+
+    The command goes on and exits with its own code, as if everything had been read: the rest
+    of the output goes to the null device (Python's documented way), so the interpreter's
+    final flush does not fail either.
+    """
+    try:
+        yield
+        sys.stdout.flush()
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+
+
 def _fail(message: str, code: int = EXIT_INPUT) -> None:
-    typer.echo(f"error: {message}", err=True)
+    typer.echo(f"error: {printable(message)}", err=True)
     raise typer.Exit(code)
+
+
+def _say(text: str) -> None:
+    """Echo text that may carry ledger text (names, messages), its control characters escaped."""
+    typer.echo(printable(text))
+
+
+def _write_text_output(opt: str, path: Path, text: str) -> None:
+    """Write one text output (``schema --out``, ``coverage --out``) checked first, atomically."""
+    from fupin_rules.reports._files import OutputPlan
+
+    def write(tmp: Path) -> None:
+        tmp.write_text(text, encoding="utf-8")
+
+    try:
+        with OutputPlan({opt: path}) as plan:
+            plan.check()
+            plan.write(opt, write)
+            plan.commit()
+    except FupinRulesError as exc:
+        _fail(str(exc))
 
 
 def _evaluate_with_progress(
@@ -90,9 +149,9 @@ def check(
     policy: Annotated[
         str, typer.Option("--policy", "-p", help="Installed policy name[@version] or folder.")
     ] = DEFAULT_POLICY,
-    on: Annotated[str, typer.Option(help="As-of date YYYY-MM-DD.")] = DEFAULT_ON,
+    on: Annotated[str, typer.Option(help="As-of date YYYY-MM-DD.", metavar="DATE")] = DEFAULT_ON,
     engine: Annotated[
-        str,
+        RunEngine,
         typer.Option(
             help=f"auto (batch from {AUTO_BATCH_HOUSEHOLDS} households up, else reference: "
             "the fastest per-case engine) | batch | reference | inference"
@@ -107,7 +166,7 @@ def check(
     html: Annotated[
         Path | None, typer.Option(help="Write the self-contained HTML report here.")
     ] = None,
-    lang: Annotated[str, typer.Option(help="zh | en")] = "zh",
+    lang: Annotated[Lang, typer.Option(help="Language of the explanations printed.")] = "zh",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
     fail_on_problems: Annotated[
         bool, typer.Option(help="Exit 1 when problems were found.")
@@ -138,10 +197,16 @@ def check(
     import attrs
 
     from fupin_rules.api import choose_engine, load_data
-    from fupin_rules.reports.json_report import summary, write_json_file
+    from fupin_rules.reports._files import OutputPlan
+    from fupin_rules.reports.json_report import write_json_file
 
     as_of = _date(on)
     path = data or sample_data_path()
+    outputs = OutputPlan({"--out": out, "--excel": excel, "--html": html}, inputs=[path])
+    try:
+        outputs.check()  # before the run: a bad path must not cost a county's run
+    except FupinRulesError as exc:
+        _fail(str(exc))
     policy_arg: Any = policy
     if text_stated_only:
         from fupin_rules.policy.discovery import load_policy
@@ -186,44 +251,69 @@ def check(
             except FupinRulesError as exc:
                 _fail(str(exc))
                 return
-        if out:
-            write_json_file(ev, out)
-        if excel:
-            from fupin_rules.reports.excel import write_problem_list
+        try:
+            if out:
+                outputs.write("--out", lambda tmp: write_json_file(ev, tmp, tracking=tracking))
+            if excel:
+                from fupin_rules.reports.excel import write_problem_list
 
-            write_problem_list(ev, excel, dataset=loaded.dataset, tracking=tracking)
-        if html:
-            from fupin_rules.reports.html import write_html_report
+                outputs.write(
+                    "--excel",
+                    lambda tmp: write_problem_list(
+                        ev, tmp, dataset=loaded.dataset, tracking=tracking
+                    ),
+                )
+            if html:
+                from fupin_rules.reports.html import write_html_report
 
-            write_html_report(ev, html, dataset=loaded.dataset, tracking=tracking)
+                outputs.write(
+                    "--html",
+                    lambda tmp: write_html_report(
+                        ev, tmp, dataset=loaded.dataset, tracking=tracking
+                    ),
+                )
+            outputs.commit()  # all reports or none
+        except FupinRulesError as exc:
+            _fail(str(exc))
+            return
+        finally:
+            outputs.discard()  # an interrupt or a failure leaves every previous report as it was
     if not quiet:
-        s = summary(ev)
-        typer.echo(
-            f"{ev.policy_id} {ev.policy_version} ({ev.policy_hash[:12]}) as of {ev.on} on {path.name}, engine {ev.engine_reason or ev.engine}"
-        )
-        typer.echo(
-            f"findings {s['findings']}: pass {s['by_verdict']['pass']}, fail {s['by_verdict']['fail']}, "
-            f"unknown {s['by_verdict']['unknown']}; problems (问题) {s['problems']}; "
-            f"rejected rows {s['rejected_rows']}; unit errors {s['unit_errors']}"
-        )
-        if tracking is not None:
-            from fupin_rules.runs.cli import print_tracking
-
-            print_tracking(tracking)
-        from fupin_rules.findings.render import explain
-
-        for f in ev.problems()[:5]:
-            typer.echo("")
-            typer.echo(explain(f, lang))
-        if len(ev.problems()) > 5:
-            typer.echo(
-                f"\n... {len(ev.problems()) - 5} more problems"
-                + (f" in {out}" if out else " (use --out)")
-            )
+        with _output():
+            _print_check(ev, path, out, lang, tracking)
     if ev.errors:
         raise typer.Exit(EXIT_UNIT_ERRORS)
     if fail_on_problems and ev.problems():
         raise typer.Exit(EXIT_PROBLEMS)
+
+
+def _print_check(ev: Any, path: Path, out: Path | None, lang: str, tracking: Any) -> None:
+    """The summary ``check`` prints: provenance, counts, tracking, the first problems."""
+    from fupin_rules.reports.json_report import summary
+
+    s = summary(ev)
+    typer.echo(
+        f"{ev.policy_id} {ev.policy_version} ({ev.policy_hash[:12]}) as of {ev.on} on {path.name}, engine {ev.engine_reason or ev.engine}"
+    )
+    typer.echo(
+        f"findings {s['findings']}: pass {s['by_verdict']['pass']}, fail {s['by_verdict']['fail']}, "
+        f"unknown {s['by_verdict']['unknown']}; problems (问题) {s['problems']}; "
+        f"rejected rows {s['rejected_rows']}; unit errors {s['unit_errors']}"
+    )
+    if tracking is not None:
+        from fupin_rules.runs.cli import print_tracking
+
+        print_tracking(tracking)
+    from fupin_rules.findings.render import explain
+
+    for f in ev.problems()[:5]:
+        typer.echo("")
+        _say(explain(f, lang))
+    if len(ev.problems()) > 5:
+        typer.echo(
+            f"\n... {len(ev.problems()) - 5} more problems"
+            + (f" in {out}" if out else " (use --out)")
+        )
 
 
 @app.command("explain")
@@ -235,10 +325,17 @@ def explain_cmd(
     data: Annotated[
         Path | None, typer.Argument(help="Dataset (default: bundled sample county)")
     ] = None,
-    policy: Annotated[str, typer.Option("--policy", "-p")] = DEFAULT_POLICY,
-    on: Annotated[str, typer.Option(help="As-of date YYYY-MM-DD.")] = DEFAULT_ON,
-    lang: Annotated[str, typer.Option(help="zh | en | json")] = "zh",
-    engine: Annotated[str, typer.Option(help="auto | reference | inference | batch")] = "auto",
+    policy: Annotated[
+        str, typer.Option("--policy", "-p", help="Installed policy name[@version] or folder.")
+    ] = DEFAULT_POLICY,
+    on: Annotated[str, typer.Option(help="As-of date YYYY-MM-DD.", metavar="DATE")] = DEFAULT_ON,
+    lang: Annotated[
+        Literal["zh", "en", "json"],
+        typer.Option(help="Chinese or English text, or the finding as JSON."),
+    ] = "zh",
+    engine: Annotated[
+        RunEngine, typer.Option(help="Engine answering the query (batch: the per-case one).")
+    ] = "auto",
 ) -> None:
     """Explain one finding: verdict, clause, every condition with its values, parameters used."""
     from fupin_rules.api import Evaluator
@@ -247,13 +344,17 @@ def explain_cmd(
     try:
         ev = Evaluator(policy, data or sample_data_path(), engine=engine)
         f = ev.finding(rule, subject, _date(on))
-    except (FupinRulesError, KeyError) as exc:
+    except FupinRulesError as exc:
         _fail(str(exc))
         return
+    except KeyError as exc:  # str() of a KeyError is the repr of its message
+        _fail(str(exc.args[0]) if exc.args else str(exc))
+        return
     if lang == "json":
-        typer.echo(json.dumps(finding_to_json(f), ensure_ascii=False, indent=1))
+        # C0 controls are escaped by json; C1 ones (U+009B, a one-character CSI) are not
+        _say(json.dumps(finding_to_json(f), ensure_ascii=False, indent=1))
     else:
-        typer.echo(explain(f, lang))
+        _say(explain(f, lang))
 
 
 @app.command()
@@ -282,7 +383,9 @@ def schema(
             help="One table (county, villages, households, ...) instead of the whole dataset."
         ),
     ] = None,
-    out: Annotated[Path | None, typer.Option("--out", "-o")] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write the schema here (default: print).")
+    ] = None,
 ) -> None:
     """Print the JSON Schema of the dataset input (for systems that feed this library)."""
     from fupin_rules.domain.jsonschema import dataset_json_schema, record_json_schema
@@ -294,7 +397,7 @@ def schema(
         return
     text = json.dumps(doc, ensure_ascii=False, indent=1)
     if out:
-        out.write_text(text + "\n", encoding="utf-8")
+        _write_text_output("--out", out, text + "\n")
     else:
         typer.echo(text)
 
@@ -302,8 +405,10 @@ def schema(
 @app.command()
 def test(
     policy: Annotated[str, typer.Argument(help="Policy folder or installed name")] = DEFAULT_POLICY,
-    engine: Annotated[str, typer.Option(help="auto | inference | reference")] = "auto",
-    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+    engine: Annotated[CaseEngine, typer.Option(help="Per-case engine running the cases.")] = "auto",
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="List every case, not only the failing ones.")
+    ] = False,
 ) -> None:
     """Run a policy package's case files and report like pytest."""
     from fupin_rules.api import get_engine
@@ -329,7 +434,7 @@ def test(
 
 @app.command()
 def validate(
-    policy: Annotated[str, typer.Argument(help="Policy folder or installed name")],
+    policy: Annotated[str, typer.Argument(help="Policy folder or installed name")] = DEFAULT_POLICY,
 ) -> None:
     """Validate a policy package (schema, expressions, citations, cycles); list every problem."""
     from fupin_rules.policy.discovery import load_policy
@@ -401,7 +506,7 @@ def coverage(
         _fail(str(exc))
         return
     if out:
-        out.write_text(text, encoding="utf-8")
+        _write_text_output("--out", out, text)
     else:
         typer.echo(text)
 
@@ -425,12 +530,19 @@ def _register_extensions() -> None:
 _register_extensions()
 
 
+def _interrupted() -> int:
+    typer.echo("interrupted (已中断): no report was written or changed", err=True)
+    return EXIT_INTERRUPTED
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit code (also usable from tests as ``main([...])``)."""
     try:
         result = app(args=argv, prog_name="fupin-rules", standalone_mode=False)
     except typer.Exit as exc:
         return int(exc.exit_code)
+    except KeyboardInterrupt:
+        return _interrupted()
     except typer.Abort:
         return EXIT_INPUT
     except SystemExit as exc:
@@ -442,6 +554,8 @@ def main(argv: list[str] | None = None) -> int:
             show()
             return EXIT_INPUT
         raise
+    if result == EXIT_INTERRUPTED:  # typer turns Ctrl-C into Exit(130) and returns its code
+        return _interrupted()
     return int(result) if isinstance(result, int) else EXIT_OK
 
 

@@ -19,6 +19,7 @@ __all__ = [
     "PolicyError",
     "PolicyLoadError",
     "PolicyNotFoundError",
+    "ReportOutputError",
     "RuleEvaluationError",
     "RunStoreError",
 ]
@@ -110,6 +111,11 @@ class RunStoreError(FupinRulesError):
     """The run store (an SQLite file) cannot be used: not a run store, damaged, or no such run.
 
     A file that is not a healthy run store is never written to."""
+
+
+class ReportOutputError(FupinRulesError):
+    """A report cannot be written where asked: a folder, a device, a missing or unwritable
+    folder, the input ledger itself, or the disk filled while writing. Nothing was replaced."""
 
 
 class RuleEvaluationError(EngineError):

@@ -85,6 +85,7 @@ def _check(path: Path, name: str) -> None:
                 or issue.column
                 or "expected an object" in issue.message
                 or (issue.table == "county" and "extra row" in issue.message)
+                or "appears again" in issue.message  # a row of a table's second copy
             ), issue
     tally(name, "issues" if result.issues else "clean")
 

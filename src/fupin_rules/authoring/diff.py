@@ -46,6 +46,7 @@ __all__ = [
     "diff_findings",
     "diff_policies",
     "diff_to_json",
+    "later_parameter_changes",
     "render_diff",
 ]
 
@@ -147,6 +148,10 @@ class FindingsDiff:
     engine: str
     compared: int  # (rule, subject) pairs seen on either side
     changes: tuple[FindingChange, ...]
+    #: parameters whose values differ only from a date after ``on``: (name, first such date)
+    later: tuple[tuple[str, dt.date], ...] = ()
+    #: the policies (refs) not in force on ``on``: every finding of theirs is not applicable
+    out_of_period: tuple[str, ...] = ()
 
     def by_rule(self) -> dict[str, Counter[str]]:
         """Rule id -> count of each transition (``pass → fail``: 12)."""
@@ -353,6 +358,23 @@ def diff_policies(before: Policy, after: Policy) -> PolicyDiff:
 
 
 # --------------------------------------------------------------------------- findings diff
+def later_parameter_changes(
+    before: Policy, after: Policy, on: dt.date
+) -> tuple[tuple[str, dt.date], ...]:
+    """Parameters whose value differs between the policies on some date after ``on``: each
+    with the first such date (a diff of findings as of ``on`` cannot show those changes)."""
+    out: list[tuple[str, dt.date]] = []
+    for name in sorted(before.parameters.keys() | after.parameters.keys()):
+        a, b = before.parameters.get(name), after.parameters.get(name)
+        starts = {v.start for p in (a, b) if p is not None for v in p.values if v.start > on}
+        for d in sorted(starts):
+            va, vb = (None if p is None else p.at(d) for p in (a, b))
+            if (va and va.value) != (vb and vb.value) or (va is None) != (vb is None):
+                out.append((name, d))
+                break
+    return tuple(out)
+
+
 def _outcomes(
     findings: Iterable[Finding],
 ) -> dict[tuple[str, str, str], tuple[str, Decimal | None]]:
@@ -416,7 +438,16 @@ def diff_findings(
         engine=runs[0].engine,
         compared=len(a.keys() | b.keys()),
         changes=tuple(changes),
+        later=later_parameter_changes(before, after, on),
+        out_of_period=tuple(
+            p.ref for p in (before, after) if not ignore_period and not _in_period(p, on)
+        ),
     )
+
+
+def _in_period(policy: Policy, on: dt.date) -> bool:
+    start, end = policy.effective
+    return (start is None or start <= on) and (end is None or on <= end)
 
 
 # --------------------------------------------------------------------------- rendering
@@ -461,7 +492,24 @@ def render_diff(
         hidden = len(findings.changes) - len(shown)
         if hidden > 0:
             lines.append(f"... {hidden} more (use --limit 0 or --format json)")
+        lines.extend(_hints(findings))
     return "\n".join(lines)
+
+
+def _hints(findings: FindingsDiff) -> list[str]:
+    """Why a diff of findings on one date may show less (or other) change than expected."""
+    on = findings.on.isoformat()
+    out = [
+        f"note: {ref} is not in force on {on} (outside its effective period): its findings are "
+        "not applicable; pass --on within its period, or --ignore-period to compare content"
+        for ref in findings.out_of_period
+    ]
+    out.extend(
+        f"note: parameter {name} differs only from {d.isoformat()}, after {on}: "
+        f"rerun with --on {d.isoformat()} to see the findings it changes"
+        for name, d in findings.later
+    )
+    return ([""] if out else []) + out
 
 
 def _json_amount(value: Decimal | None) -> str | None:
@@ -497,4 +545,10 @@ def diff_to_json(policy_diff: PolicyDiff, findings: FindingsDiff | None = None) 
                 for c in findings.changes
             ],
         }
+        if findings.later:  # changes this date cannot show (see render_diff's notes)
+            doc["findings"]["later_parameter_changes"] = [
+                {"parameter": name, "from": d.isoformat()} for name, d in findings.later
+            ]
+        if findings.out_of_period:
+            doc["findings"]["not_in_force"] = list(findings.out_of_period)
     return doc

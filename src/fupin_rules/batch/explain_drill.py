@@ -24,7 +24,7 @@ from fupin_rules.engine.drill import (
 from fupin_rules.findings.model import DrillDown
 from fupin_rules.policy.model import Condition
 
-__all__ = ["DrillFinder", "drill_finder"]
+__all__ = ["DrillFinder", "drill_finder", "drill_hits"]
 
 
 def drill_finder(c: Compiler) -> DrillFinder:
@@ -55,6 +55,14 @@ class DrillFinder:
             out.append(DrillDown(spec.source, spec.child_kind, spec.role, tuple(records), total))
         return tuple(out)
 
+    def seed(
+        self, kind: str, spec: DrillSpec, groups: dict[str, tuple[int, list[tuple[str, str]]]]
+    ) -> None:
+        """Use ``groups`` (owner id -> total, first records) for ``spec``: the partitioned
+        runner's reduce, whose frames do not hold the children, combined them from the
+        partitions (see :func:`drill_hits`)."""
+        self._groups[(kind, spec)] = groups
+
     def _group(self, kind: str, spec: DrillSpec) -> dict[str, tuple[int, list[tuple[str, str]]]]:
         key = (kind, spec)
         found = self._groups.get(key)
@@ -62,22 +70,8 @@ class DrillFinder:
             return found
         c = self.c
         result: dict[str, tuple[int, list[tuple[str, str]]]] = {}
-        child, index = c.owner_index(kind, spec.collection)
-        if c.tables.supplied[child]:
-            test = c.boolean(spec.test, child)  # may add columns: take the frames after
-            show = display_field(c.policy, child)
-            cols: list[pl.Expr] = [
-                pl.col(index).alias("o"),
-                pl.col(KEY).alias("k"),
-                (pl.col(show) if show else pl.lit(None)).alias("n"),
-            ]
-            frame = c.frame(child)
-            hits = frame.select(*cols, test.fill_null(False).alias("t"))
-            if hits.height != frame.height:  # a constant test: broadcast
-                hits = frame.select(
-                    *cols, pl.repeat(test.fill_null(False), frame.height).alias("t")
-                )
-            hits = hits.filter(pl.col("t") & pl.col("o").is_not_null())
+        hits = drill_hits(c, kind, spec)
+        if hits is not None:
             owners: list[Any] = c.frame(kind)[KEY].to_list()
             for o, k, n in zip(
                 hits["o"].to_list(), hits["k"].to_list(), hits["n"].to_list(), strict=True
@@ -89,3 +83,24 @@ class DrillFinder:
                 result[sid] = (total + 1, records)
         self._groups[key] = result
         return result
+
+
+def drill_hits(c: Compiler, kind: str, spec: DrillSpec) -> pl.DataFrame | None:
+    """The children whose ``spec`` test is true, in the child frame's row order: columns ``o``
+    (the owner's row), ``k`` (the child's key) and ``n`` (its display value); None when the
+    child table was not supplied."""
+    child, index = c.owner_index(kind, spec.collection)
+    if not c.tables.supplied[child]:
+        return None
+    test = c.boolean(spec.test, child)  # may add columns: take the frames after
+    show = display_field(c.policy, child)
+    cols: list[pl.Expr] = [
+        pl.col(index).alias("o"),
+        pl.col(KEY).alias("k"),
+        (pl.col(show) if show else pl.lit(None)).alias("n"),
+    ]
+    frame = c.frame(child)
+    hits = frame.select(*cols, test.fill_null(False).alias("t"))
+    if hits.height != frame.height:  # a constant test: broadcast
+        hits = frame.select(*cols, pl.repeat(test.fill_null(False), frame.height).alias("t"))
+    return hits.filter(pl.col("t") & pl.col("o").is_not_null()).drop("t")

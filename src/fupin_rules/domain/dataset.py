@@ -12,6 +12,7 @@ the verdict unknown rather than "none found".
 from __future__ import annotations
 
 import difflib
+import reprlib
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -37,7 +38,15 @@ from fupin_rules.domain.models import (
 )
 from fupin_rules.errors import DataError
 
-__all__ = ["TABLES", "DataIssue", "Dataset", "LoadResult", "load_dataset"]
+__all__ = [
+    "TABLES",
+    "DataIssue",
+    "Dataset",
+    "LoadResult",
+    "load_dataset",
+    "rejected_row_count",
+    "short_repr",
+]
 
 R = TypeVar("R", bound=Record)
 
@@ -138,9 +147,32 @@ class LoadResult:
     @property
     def accounted(self) -> bool:
         """True when every input row is a record or an issue (the nothing-lost invariant)."""
-        return self.rows_in == self.dataset.record_count() + len(
-            {(i.table, i.row) for i in self.issues if i.row is not None}
-        )
+        return self.rows_in == self.dataset.record_count() + self.rejected_rows
+
+    @property
+    def rejected_rows(self) -> int:
+        """Distinct input rows (file or sheet, table, row) that were rejected."""
+        return rejected_row_count(self.issues)
+
+
+def rejected_row_count(issues: Iterable[DataIssue]) -> int:
+    """Distinct rows (source, table, row) the issues reject; issues about no row are not rows."""
+    return len({(i.source, i.table, i.row) for i in issues if i.row is not None})
+
+
+_SHORT = reprlib.Repr()
+_SHORT.maxlevel = 3
+_SHORT.maxstring = 80
+_SHORT.maxother = 80
+_SHORT.maxlong = 40
+
+
+def short_repr(value: object) -> str:
+    """``repr`` cut to a readable length and depth (a hostile value may be huge or deep)."""
+    try:
+        return _SHORT.repr(value)
+    except (RecursionError, ValueError):
+        return f"<{type(value).__name__}>"
 
 
 def _pydantic_issues(
@@ -155,7 +187,7 @@ def _pydantic_issues(
             close = difflib.get_close_matches(loc, list(cls.model_fields), n=1)
             msg = f"unknown field {loc!r}" + (f"; did you mean {close[0]!r}?" if close else "")
         elif "input" in err and err["type"] != "missing":
-            msg = f"{msg} (got {err['input']!r})"
+            msg = f"{msg} (got {short_repr(err['input'])})"
         issues.append(
             DataIssue(
                 source=source, table=table, row=row, record_id=record_id, field=loc, message=msg
@@ -184,6 +216,21 @@ def _validate_rows(
                     source, table, n, None, None, f"expected an object, got {type(raw).__name__}"
                 )
             )
+            continue
+        repeated = getattr(raw, "repeated_keys", None) if type(raw) is not dict else None
+        if repeated:
+            for key, _ in repeated:
+                issues.append(
+                    DataIssue(
+                        source,
+                        table,
+                        n,
+                        rid,
+                        str(key),
+                        f"field {key!r} is given twice in this record (字段重复); "
+                        "the row is not read until one is removed",
+                    )
+                )
             continue
         try:
             rec = cls.model_validate(raw)
@@ -229,6 +276,19 @@ def load_dataset(data: Mapping[str, Any], *, source: str = "<memory>") -> LoadRe
     try:
         if not isinstance(raw_county, Mapping):
             raise TypeError
+        for key, _ in getattr(raw_county, "repeated_keys", None) or ():
+            issues.append(
+                DataIssue(
+                    source,
+                    "county",
+                    1,
+                    None,
+                    str(key),
+                    f"field {key!r} is given twice in the county record (字段重复)",
+                )
+            )
+        if getattr(raw_county, "repeated_keys", None):
+            raise DataError([i.render() for i in issues])
         county = County.model_validate(raw_county)
     except (ValidationError, TypeError) as exc:
         if isinstance(exc, ValidationError):

@@ -20,10 +20,12 @@ aggregate                   direction   named children (the *test*)            r
 ``count(coll, f)``          either      ``f`` (the children counted)           ``counted``
 ==========================  ==========  =====================================  ===========
 
-A county finding names county-stratum children only (townships, rectification items), not
-villages or household-stratum records (persons, relocations): the partitioned (Dask) runner
-reduces those to totals per partition and never holds them together (not done yet: the
-partitions would have to send their first records along with the totals).
+A county finding names its children of every stratum: which listed villages have not exited,
+which relocations have not moved in by the deadline, which villages or persons a target counts.
+The partitioned (Dask) runner, which never holds the villages together, has each partition send
+its first records (in input order) and its total per aggregate along with the totals it already
+sends; the reduce keeps the first :data:`MAX_CHILDREN_NAMED` in input order and adds the totals,
+so every runner names the same records.
 ``count`` without a filter, ``sum``, ``min`` and ``max`` name nobody (no child is more to
 blame than another), and nor does an aggregate whose direction cannot be read (e.g. inside
 ``abs()`` or ``in``). A child is named only when its test is *true*; a child whose test is
@@ -40,7 +42,6 @@ from collections.abc import Iterator, Mapping
 
 import attrs
 
-from fupin_rules.engine.plan import OWNER
 from fupin_rules.expr.ir import (
     Aggregate,
     Binary,
@@ -136,11 +137,6 @@ def _spec(policy: Policy, kind: str, node: Aggregate, direction: int) -> DrillSp
     ent = policy.schema.entities[kind]
     child = ent.collections.get(collection)
     if child is None:
-        return None
-    if OWNER.get(kind) == "county" and OWNER.get(child) != "county":
-        # a county finding does not list village- or household-stratum records (villages,
-        # persons, relocations): the partitioned runner reduces them to totals per partition
-        # and never holds them together, and every runner must give the same findings
         return None
     func = node.func
     test: Expr

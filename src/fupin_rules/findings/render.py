@@ -115,8 +115,9 @@ def explain(finding: Finding, lang: str = "zh") -> str:
             period = (
                 f"{p.start.isoformat() if p.start else '?'} ~ {p.end.isoformat() if p.end else ''}"
             )
+            unit = "" if p.unit == "none" else f" {p.unit}"  # a bare number has no unit word
             lines.append(
-                f"    {p.name} = {format_value(p.value)} {p.unit} [{period}] "
+                f"    {p.name} = {format_value(p.value)}{unit} [{period}] "
                 f"({'第' + p.clause + '条' if lang == 'zh' else 'clause ' + p.clause}, {p.status})"
             )
     lines.append(basis)

@@ -35,6 +35,7 @@ _DATE_PATTERNS = (
 )
 _LIST_SEPARATORS = re.compile(r"[,，;；、|]")
 _MAX_EXACT_FLOAT_INT = 2**53
+_MAX_INT_DIGITS = 4300  # Python's int-conversion limit (sys.int_info.default_max_str_digits)
 
 
 class CellError(ValueError):
@@ -108,7 +109,12 @@ def _int(value: object) -> int:
             return int(value)
         raise CellError(f"expected a whole number, got {value}")
     if isinstance(value, str) and _INT.match(value):
-        return int(value.split(".")[0])
+        digits = value.split(".")[0]
+        if len(digits.lstrip("+-")) > _MAX_INT_DIGITS:
+            raise CellError(
+                f"expected a whole number, got a number of {len(digits):,} digits (数字位数过多)"
+            )
+        return int(digits)
     raise CellError(f"expected a whole number such as 2017, got {value!r}")
 
 
@@ -216,7 +222,7 @@ def _text_list(value: object) -> tuple[str, ...]:
         if value.startswith("["):
             try:
                 loaded = json.loads(value)
-            except json.JSONDecodeError:
+            except (ValueError, RecursionError):  # bad JSON, a number of 4,300+ digits, deep
                 raise CellError(
                     f'expected a list such as ["a", "b"] or a、b, got {value!r}'
                 ) from None

@@ -277,7 +277,11 @@ class Policy:
         for r in self.rules:
             if r.id == rule_id:
                 return r
-        raise KeyError(f"no rule {rule_id!r} in {self.ref}")
+        import difflib
+
+        close = difflib.get_close_matches(rule_id, [r.id for r in self.rules], n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else "; `fupin-rules coverage` lists them"
+        raise KeyError(f"no rule {rule_id!r} in {self.ref}{hint}")
 
     @property
     def effective(self) -> tuple[dt.date | None, dt.date | None]:

@@ -2,7 +2,9 @@
 
 :func:`write_problem_list` streams rows (openpyxl write-only mode), so a county run of ~100,000
 findings writes in seconds with flat memory. Identical input gives identical cells: no
-timestamps in any cell, a fixed workbook date (the as-of date), and a stable row order.
+timestamps in any cell, a fixed workbook date (the as-of date) in ``docProps/core.xml`` and on
+every zip entry, and a stable row order, so two runs give identical bytes. The file is written
+beside the target and renamed over it when complete.
 
 The helpers shared with the HTML report (:class:`SubjectDirectory`, :func:`report_findings`,
 :func:`level_of`, the Chinese labels) live here too.
@@ -11,6 +13,8 @@ The helpers shared with the HTML report (:class:`SubjectDirectory`, :func:`repor
 from __future__ import annotations
 
 import datetime as dt
+import shutil
+import zipfile
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
@@ -26,12 +30,14 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+from openpyxl.writer.excel import ExcelWriter
 
 from fupin_rules.domain.dataset import Dataset
 from fupin_rules.domain.entities import ENTITIES, Parent
 from fupin_rules.engine.run import Evaluation
 from fupin_rules.findings.model import Finding, Outcome, json_value
 from fupin_rules.findings.render import explain, failing_summary
+from fupin_rules.reports._files import replacing
 from fupin_rules.reports.json_report import not_in_force_notice, summary
 
 if TYPE_CHECKING:
@@ -646,4 +652,38 @@ def write_problem_list(
             ]
         )
     sheet.close()
-    wb.save(str(path))
+    with replacing(path, "wb") as fh, _StampedZip(fh, stamp) as archive:
+        # not wb.save(): openpyxl's save_workbook stamps dcterms:modified with the wall clock
+        ExcelWriter(wb, archive).write_data()
+
+
+class _StampedZip(zipfile.ZipFile):
+    """A deflated zip whose every entry carries one fixed date (the as-of date), not the time
+    of writing, so the same workbook gives the same bytes."""
+
+    def __init__(self, file: Any, stamp: dt.datetime) -> None:
+        super().__init__(file, "w", zipfile.ZIP_DEFLATED, allowZip64=True)
+        self._date_time = (max(stamp.year, 1980), stamp.month, stamp.day, 0, 0, 0)
+
+    def _info(self, name: str) -> zipfile.ZipInfo:
+        info = zipfile.ZipInfo(name, date_time=self._date_time)
+        info.compress_type = zipfile.ZIP_DEFLATED
+        info.external_attr = 0o600 << 16
+        return info
+
+    def writestr(  # type: ignore[override]
+        self, zinfo_or_arcname: str | zipfile.ZipInfo, data: bytes | str, *args: Any, **kw: Any
+    ) -> None:
+        if isinstance(zinfo_or_arcname, str):
+            zinfo_or_arcname = self._info(zinfo_or_arcname)
+        super().writestr(zinfo_or_arcname, data, *args, **kw)
+
+    def write(  # type: ignore[override]
+        self, filename: Any, arcname: str | None = None, *args: Any, **kw: Any
+    ) -> None:
+        # openpyxl adds each write-only sheet from its temporary file: stream it, dated
+        with (
+            open(filename, "rb") as src,
+            self.open(self._info(arcname or str(filename)), "w") as dst,
+        ):
+            shutil.copyfileobj(src, dst, 1 << 20)

@@ -21,6 +21,7 @@ from fupin_rules.domain.dataset import Dataset
 from fupin_rules.engine.run import Evaluation
 from fupin_rules.findings.model import Finding, Outcome, format_value
 from fupin_rules.findings.render import explain, failing_summary
+from fupin_rules.reports._files import replacing
 from fupin_rules.reports.excel import (
     KIND_ZH,
     RULE_KIND_ZH,
@@ -542,8 +543,9 @@ def write_html_report(
     ``max_rows`` rows each and say how many more are in the Excel file. Pass the ``dataset``
     the evaluation ran on to add names and group household and person problems by village.
     With a ``tracking`` (``check --store``/``--since``) a section charts the open problems of
-    each township across the stored runs (整改进度).
+    each township across the stored runs (整改进度). The file is written beside ``path`` and
+    renamed over it when complete.
     """
-    Path(path).write_text(
-        render_html(ev, dataset=dataset, max_rows=max_rows, tracking=tracking), encoding="utf-8"
-    )
+    text = render_html(ev, dataset=dataset, max_rows=max_rows, tracking=tracking)
+    with replacing(path, "w", encoding="utf-8") as fh:
+        fh.write(text)

@@ -6,7 +6,7 @@ import io
 import json
 import os
 from collections import Counter
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
 from fupin_rules._gc import gc_paused
 from fupin_rules.domain.dataset import DataIssue
@@ -113,14 +113,22 @@ def unknown_fields(ev: Evaluation) -> list[dict[str, Any]]:
     return [fields[k] for k in sorted(fields)]
 
 
-def _sections(ev: Evaluation, include_passing: bool) -> list[tuple[str, Any, bool]]:
-    """(key, value, is_list) of the report in order; list values are lazy iterables."""
+def _sections(
+    ev: Evaluation, include_passing: bool, tracking: Any = None
+) -> list[tuple[str, Any, bool]]:
+    """(key, value, is_list) of the report in order; list values are lazy iterables.
+
+    With ``tracking`` (``check --since`` / ``--store``: a
+    :class:`~fupin_rules.runs.tracking.Tracking`), a last ``since`` section holds the comparison
+    with the earlier run: counts by status, by township and by village, and each problem's
+    status (new / persisting / fixed / regressed). Without it the report is unchanged.
+    """
     findings = (
         ev.findings
         if include_passing
         else tuple(f for f in ev.findings if f.verdict is not Outcome.PASS)
     )
-    return [
+    sections: list[tuple[str, Any, bool]] = [
         (
             "policy",
             {"id": ev.policy_id, "version": ev.policy_version, "hash": ev.policy_hash},
@@ -134,6 +142,9 @@ def _sections(ev: Evaluation, include_passing: bool) -> list[tuple[str, Any, boo
         ("unit_errors", [_unit_error(e) for e in ev.errors], True),
         ("rejected_rows", [_rejected_row(i) for i in ev.data_issues], True),
     ]
+    if tracking is not None:
+        sections.append(("since", tracking.to_json(), False))
+    return sections
 
 
 def evaluation_to_json(ev: Evaluation, *, include_passing: bool = True) -> dict[str, Any]:
@@ -160,7 +171,9 @@ def _dump(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-def write_json(ev: Evaluation, out: TextIO, *, include_passing: bool = True) -> None:
+def write_json(
+    ev: Evaluation, out: TextIO, *, include_passing: bool = True, tracking: Any = None
+) -> None:
     """Write the report to a text stream, one finding at a time (the text of :func:`to_json_text`).
 
     Nothing but the current line is held besides the evaluation itself, so a county of a
@@ -169,7 +182,7 @@ def write_json(ev: Evaluation, out: TextIO, *, include_passing: bool = True) -> 
     findings were about half of the time, measured) and switched back on afterwards.
     """
     with gc_paused():
-        sections = _sections(ev, include_passing)
+        sections = _sections(ev, include_passing, tracking)
         out.write("{\n")
         for k, (key, value, is_list) in enumerate(sections):
             tail = "," if k < len(sections) - 1 else ""
@@ -186,9 +199,12 @@ def write_json(ev: Evaluation, out: TextIO, *, include_passing: bool = True) -> 
 
 
 def write_json_file(ev: Evaluation, path: str | os.PathLike[str], **kw: Any) -> None:
-    """:func:`write_json` to a UTF-8 file."""
-    with open(path, "w", encoding="utf-8", newline="\n") as fh:
-        write_json(ev, fh, **kw)
+    """:func:`write_json` to a UTF-8 file, written beside ``path`` and renamed over it when
+    complete (an interrupt or a full disk leaves the previous file as it was)."""
+    from fupin_rules.reports._files import replacing
+
+    with replacing(path, "w", encoding="utf-8", newline="\n") as fh:
+        write_json(ev, cast(TextIO, fh), **kw)
 
 
 def to_json_text(ev: Evaluation, *, include_passing: bool = True) -> str:

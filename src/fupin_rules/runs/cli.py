@@ -102,7 +102,9 @@ def record_and_track(
 
 
 def print_tracking(tracking: Any) -> None:
-    """The comparison's counts, overall and by township, on stdout."""
+    """The comparison's counts on stdout: overall, by township, and by village under its
+    township (township-level and county-level problems count in the township / "(unknown)")."""
+    from fupin_rules._terminal import printable
     from fupin_rules.runs.tracking import STATUSES
 
     c = tracking.counts()
@@ -111,12 +113,23 @@ def print_tracking(tracking: Any) -> None:
     )
     if tracking.policy_change:
         typer.echo(f"policy version changed (政策版本变更): {tracking.policy_change}")
+    villages_of: dict[str, set[str]] = {}
+    for p in tracking.problems:
+        if p.place.village_id:
+            villages_of.setdefault(p.place.township_id, set()).add(p.place.village_id)
+    by_village = tracking.by_area("village")
     for township, counts in tracking.by_area("township").items():
         name = tracking.township_names.get(township, "")
         typer.echo(
-            f"  {township or '(unknown)'} {name}: "
+            printable(f"  {township or '(unknown)'} {name}: ")  # ledger text
             + ", ".join(f"{s} {counts[s]}" for s in STATUSES)
         )
+        for village in sorted(villages_of.get(township, ())):
+            vname = tracking.village_names.get(village, "")
+            typer.echo(
+                printable(f"    {village} {vname}: ")  # ledger text
+                + ", ".join(f"{s} {by_village[village][s]}" for s in STATUSES)
+            )
 
 
 def runs_cmd(

@@ -16,6 +16,13 @@ them per owner and evaluates the county-stratum rules on the county-stratum tabl
 combined parts where the compiler would group the children. The same finishing expressions
 then run on the same part values as on one machine: the result is the same, bit for bit.
 
+Drill-down (the records a failing county finding names: which listed villages have not exited,
+which relocations are overdue) needs the children themselves, which the reduce never holds:
+each task sends, per county-stratum drill-down, its total and its first records with their
+input row numbers (:func:`_county_drills`); the reduce adds the totals and keeps the first
+records in input order, which is the single-machine engines' order, so the named records are
+the same too.
+
 Two things make a policy or dataset unsuitable, and are refused (:class:`PartitionError`)
 rather than silently approximated: a lower-stratum rule that reads a county-stratum aggregate
 (it would see one partition's part), and partitions that disagree on a number column's
@@ -41,11 +48,14 @@ from fupin_rules.batch.engine import (
     prepare,
     rule_roots,
 )
-from fupin_rules.batch.frames import Tables
+from fupin_rules.batch.explain_drill import drill_finder, drill_hits
+from fupin_rules.batch.frames import KEY, Tables
 from fupin_rules.domain.dataset import REFERENCES, TABLES, DataIssue
 from fupin_rules.engine.context import TABLE_KIND
+from fupin_rules.engine.drill import MAX_CHILDREN_NAMED, DrillSpec, display_text, drill_specs
 from fupin_rules.engine.plan import OWNER
 from fupin_rules.engine.run import Evaluation, tallies_from_counts
+from fupin_rules.expr.printer import to_source
 from fupin_rules.findings.model import Finding
 from fupin_rules.policy.model import Policy, Rule
 from fupin_rules.scale._layout import (
@@ -285,6 +295,74 @@ def _county_stratum(compiler: Compiler, policy: Policy, *, explained: bool) -> d
     return rules
 
 
+#: county-stratum drill-downs over lower-stratum children, as a task sends them:
+#: (county kind, collection, test) -> owner id -> (total, first records as (input row, id, name))
+DrillParts = dict[tuple[str, str, str], dict[str, tuple[int, list[tuple[int | None, str, str]]]]]
+
+
+def _county_drill_specs(policy: Policy) -> dict[tuple[str, str, str], tuple[str, DrillSpec]]:
+    """The drill-downs of county-stratum conditions into village- or household-stratum
+    children (villages, persons, relocations, ...), by a key that travels between processes."""
+    out: dict[tuple[str, str, str], tuple[str, DrillSpec]] = {}
+    for rule in policy.rules:
+        if not _is_county(rule):
+            continue
+        for cond in rule.conditions:
+            for spec in drill_specs(policy, rule.entity, cond):
+                if spec.child_kind not in _COUNTY_KINDS:
+                    key = (rule.entity, spec.collection, to_source(spec.test))
+                    out.setdefault(key, (rule.entity, spec))
+    return out
+
+
+def _first_rows(
+    records: list[tuple[int | None, str, str]],
+) -> list[tuple[int | None, str, str]]:
+    """The first :data:`MAX_CHILDREN_NAMED` records in input order."""
+    ordered = sorted(records, key=lambda r: (r[0] is None, r[0] or 0))
+    return ordered[:MAX_CHILDREN_NAMED]
+
+
+def _county_drills(
+    compiler: Compiler, policy: Policy, raw: Mapping[str, pl.DataFrame]
+) -> DrillParts:
+    """This task's part of every county-stratum drill-down: per owner, how many of its children
+    here pass the drill test, and the first of them in input order (with their input rows)."""
+    from fupin_rules.domain.schema import ENTITY_RECORDS
+
+    out: DrillParts = {}
+    for key, (kind, spec) in _county_drill_specs(policy).items():
+        groups: dict[str, tuple[int, list[tuple[int | None, str, str]]]] = {}
+        hits = drill_hits(compiler, kind, spec)
+        if hits is not None and hits.height:
+            table = next(t for t, k in TABLE_KIND.items() if k == spec.child_kind)
+            hits = _with_rows(
+                hits.with_columns(pl.col("k").cast(pl.String).alias("subject_id")),
+                raw.get(table),
+                ENTITY_RECORDS[spec.child_kind].key_field,
+            ).sort(ROW, nulls_last=True, maintain_order=True)
+            owners: list[Any] = compiler.frame(kind)[KEY].to_list()
+            for o, k, n, r in hits.select("o", "k", "n", ROW).iter_rows():
+                sid = owners[o]
+                total, records = groups.get(sid, (0, []))
+                if total < MAX_CHILDREN_NAMED:
+                    records.append((None if r is None else int(r), str(k), display_text(n)))
+                groups[sid] = (total + 1, records)
+        out[key] = groups
+    return out
+
+
+def _merge_drills(a: DrillParts, b: DrillParts) -> DrillParts:
+    """Two tasks' drill-down parts combined: totals added, the first records kept."""
+    out: DrillParts = {k: dict(v) for k, v in a.items()}
+    for key, groups in b.items():
+        mine = out.setdefault(key, {})
+        for sid, (total, records) in groups.items():
+            t0, r0 = mine.get(sid, (0, []))
+            mine[sid] = (t0 + total, _first_rows([*r0, *records]))
+    return out
+
+
 def _is_county(rule: Rule) -> bool:
     return OWNER[rule.entity] == "county"
 
@@ -343,6 +421,7 @@ class PartitionOutput:
     frames: dict[str, pl.DataFrame] | None = None
     findings: tuple[Finding, ...] | None = None
     not_applicable: int = 0
+    drills: DrillParts | None = None
 
 
 def _load_policy(policy: Policy | str | os.PathLike[str], want_hash: str | None) -> Policy:
@@ -416,12 +495,14 @@ def evaluate_partition(
             key = ENTITY_RECORDS[rf.rule.entity].key_field
             frames[rid] = _with_rows(rf.frame, raw.get(table), key)
     findings = None
+    drills = None
     na = sum(int((rf.frame["verdict"] == "not_applicable").sum()) for rf in rules.values())
     if collect == "findings":
         found, na = materialize_findings(
             BatchResult(pol, on, rules, compiler), materialize, keep_not_applicable
         )
         findings = tuple(found)
+        drills = _county_drills(compiler, pol, raw)
     return PartitionOutput(
         indices=tuple(indices),
         counts={rid: _counts(rf) for rid, rf in rules.items()},
@@ -432,6 +513,7 @@ def evaluate_partition(
         frames=frames,
         findings=findings,
         not_applicable=na,
+        drills=drills,
     )
 
 
@@ -473,6 +555,7 @@ class Reduction:
         self.findings: list[Finding] = []
         self.na = 0
         self.seen = 0
+        self.drills: DrillParts = {}
 
     def add(self, out: PartitionOutput) -> None:
         """Fold one partition's output in."""
@@ -508,6 +591,8 @@ class Reduction:
                 self.frames.setdefault(rid, []).append(f)
         if out.findings is not None:
             self.findings.extend(out.findings)
+        if out.drills is not None:
+            self.drills = _merge_drills(self.drills, out.drills)
 
     def finish(
         self,
@@ -560,6 +645,14 @@ class Reduction:
                         frames[rule.id] = whole.sort(ROW, maintain_order=True).drop(ROW)
         evaluation = None
         if self.collect == "findings":
+            finder = drill_finder(compiler)
+            for key, (kind, spec) in _county_drill_specs(policy).items():
+                groups = self.drills.get(key, {})
+                finder.seed(
+                    kind,
+                    spec,
+                    {sid: (t, [(k, n) for _, k, n in recs]) for sid, (t, recs) in groups.items()},
+                )
             county, na_c = materialize_findings(
                 BatchResult(policy, on, rules, compiler), materialize, keep_not_applicable
             )

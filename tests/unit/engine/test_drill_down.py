@@ -74,6 +74,11 @@ _one = finding_of
             [("loans", "used_by_household", "failing")],
         ),
         ("count(documents) == 0", "household", []),  # nobody more to blame than another
+        (  # a county target names villages too (the partitioned runner sends its first ones)
+            "all(villages, exited_in_target_year)",
+            "county",
+            [("villages", "not exited_in_target_year", "failing")],
+        ),
         ("sum(loans, amount_yuan) <= 5", "household", []),
         (
             "share(residents, basic_medical_insured, household.is_poor) == 1",
@@ -201,14 +206,33 @@ def test_named_children_are_real_children_that_fail_in_every_engine(ds: Dataset)
 
 
 @pytest.mark.parametrize("engine", _engines())
-def test_county_findings_name_no_lower_strata_records(county: Policy, engine: str) -> None:
-    """A county target over villages names no village (yet): the partitioned runner never holds
-    the villages together, and every runner must give the same findings."""
+def test_which_listed_village_has_not_exited(county: Policy, engine: str) -> None:
+    """A county target over villages names them: the listed village that has not exited, and the
+    villages the target counts (72 of 73: the first 20 named, the total given)."""
     ds = _case(county, "targets.villages.one_exits_in_2018")
     case = next(c for c in county.cases if c.id == "targets.villages.one_exits_in_2018")
     f = _one(_run(county, ds, case.on, engine), "county.target.villages_exited", "C1")
-    assert f.failing and all(not c.children for c in f.failing)
-    assert not drill_plan(county, "county", parse("all(villages, exited_in_target_year)"))
+    failing = {c.id: c for c in f.failing}
+    (dd,) = failing["all_listed_villages"].children
+    assert (dd.child_kind, dd.role, dd.total) == ("village", "failing", 1)
+    assert [r for r, _ in dd.records] == ["W01"]
+    (counted,) = failing["villages_target"].children
+    assert counted.role == "counted" and counted.total == 72
+    assert len(counted.records) == MAX_CHILDREN_NAMED and "W01" not in dict(counted.records)
+    assert "W01" in explain(f, "zh")
+
+
+@pytest.mark.parametrize("engine", _engines())
+def test_which_relocation_holds_the_county_target_up(county: Policy, engine: str) -> None:
+    """易地扶贫搬迁任务全面完成 after the deadline: the overdue relocation is named."""
+    case = next(
+        c for c in county.cases if c.id == "targets.relocation.move_in_date_missing_after_deadline"
+    )
+    ds = _case(county, case.id)
+    f = _one(_run(county, ds, case.on, engine), "county.target.relocation_complete", "C1")
+    (cond,) = f.failing
+    (dd,) = cond.children
+    assert (dd.child_kind, dd.total, [r for r, _ in dd.records]) == ("relocation", 1, ["RL1"])
 
 
 @pytest.mark.parametrize("engine", _engines())

@@ -244,3 +244,32 @@ def test_cli_refuses_a_foreign_store_with_exit_2(
     assert bad.read_text() == "not sqlite"
     assert main(["runs", "--store", str(bad)]) == 2
     assert main(["runs", "--store", str(tmp_path / "absent.sqlite")]) == 2
+
+
+def test_cli_since_counts_by_township_and_village_on_screen_and_in_the_json_report(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    store = tmp_path / "runs.sqlite"
+    first, second = tmp_path / "first.json", tmp_path / "second.json"
+    assert (
+        main(["check", "--engine", "batch", "--store", str(store), "-q", "--out", str(first)]) == 0
+    )
+    assert "since" not in json.loads(first.read_text(encoding="utf-8"))  # no comparison asked
+    capsys.readouterr()
+    args = ["check", "--engine", "batch", "--since", str(first), "--out", str(second)]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    report = json.loads(second.read_text(encoding="utf-8"))
+    since = report["since"]
+    assert since["counts"]["persisting"] == report["summary"]["problems"] > 0
+    assert since["counts"]["new"] == since["counts"]["fixed"] == 0
+    villages = {v for v in since["by_village"] if v}
+    assert villages and set(since["by_township"]) - {""}
+    # every village with a problem has its own line, indented under its township's line
+    lines = out.splitlines()
+    for village in villages:
+        line = next(ln for ln in lines if ln.startswith(f"    {village} "))
+        assert f"persisting {since['by_village'][village]['persisting']}" in line
+    assert sum(p["village"] in villages for p in since["problems"]) > 0
