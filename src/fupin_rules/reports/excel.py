@@ -35,6 +35,7 @@ from openpyxl.writer.excel import ExcelWriter
 from fupin_rules.domain.dataset import Dataset
 from fupin_rules.domain.entities import ENTITIES, Parent
 from fupin_rules.engine.run import Evaluation
+from fupin_rules.expr.values import UNKNOWN, Interval
 from fupin_rules.findings.model import Finding, Outcome, json_value
 from fupin_rules.findings.render import explain, failing_summary
 from fupin_rules.reports._files import replacing
@@ -53,6 +54,7 @@ __all__ = [
     "missing_data",
     "order_findings",
     "output_value",
+    "readable_number",
     "report_findings",
     "village_counts",
     "write_problem_list",
@@ -192,16 +194,32 @@ def output_value(f: Finding, name: str) -> Any:
     return None
 
 
+def readable_number(value: Any) -> str:
+    """A number as an official reads it: whole numbers grouped (``2,670,000``), other exact
+    numbers as exact text, a range known up to missing parts as
+    ``2,670,000 ~ 2,830,000 (4 项缺失)``, unknown as ``未知``."""
+    if value is None or value is UNKNOWN:
+        return "未知"
+    if isinstance(value, Interval):
+        lo, hi = readable_number(value.lo), readable_number(value.hi)
+        return f"{lo} ~ {hi} ({value.missing} 项缺失)"
+    if isinstance(value, Fraction | Decimal | int) and not isinstance(value, bool):
+        frac = Fraction(value)
+        if frac.denominator == 1:
+            return f"{frac.numerator:,}"
+    out = json_value(value)
+    return "未知" if out is None else str(out)
+
+
 def _number(value: Any) -> int | str | None:
-    """An exact cell value: integers as numbers, anything else as exact text."""
+    """An exact cell value: integers as numbers, anything else as readable exact text."""
     if value is None:
         return None
     if isinstance(value, Fraction | Decimal | int) and not isinstance(value, bool):
         frac = Fraction(value)
         if frac.denominator == 1 and abs(frac.numerator) < 2**53:
             return int(frac.numerator)
-    out = json_value(value)
-    return "未知" if out is None else str(out)
+    return readable_number(value)
 
 
 def _text(value: str) -> str:

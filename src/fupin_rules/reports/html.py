@@ -19,7 +19,8 @@ from fupin_rules import __version__
 from fupin_rules._gc import gc_paused
 from fupin_rules.domain.dataset import Dataset
 from fupin_rules.engine.run import Evaluation
-from fupin_rules.findings.model import Finding, Outcome, format_value
+from fupin_rules.expr.values import Interval
+from fupin_rules.findings.model import Finding, Outcome
 from fupin_rules.findings.render import explain, failing_summary
 from fupin_rules.reports._files import replacing
 from fupin_rules.reports.excel import (
@@ -31,6 +32,7 @@ from fupin_rules.reports.excel import (
     missing_data,
     order_findings,
     output_value,
+    readable_number,
     report_findings,
     village_counts,
 )
@@ -109,14 +111,6 @@ def _fraction(value: Any) -> Fraction | None:
     if isinstance(value, Fraction | Decimal | int) and not isinstance(value, bool):
         return Fraction(value)
     return None
-
-
-def _amount(value: Any) -> str:
-    """Exact text; whole numbers with thousands separators (250,000,000)."""
-    frac = _fraction(value)
-    if frac is not None and frac.denominator == 1:
-        return f"{frac.numerator:,}"
-    return format_value(value)
 
 
 def _percent(share: Fraction | None) -> str:
@@ -223,7 +217,24 @@ def _clip(text: str, n: int) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
+def _text_px(text: str, size: int) -> float:
+    """Width of a line of SVG text, generous enough that nothing is cut off: CJK characters
+    are a full em, others about 0.6 em."""
+    return sum(size if ord(ch) >= 0x2E80 else 0.6 * size for ch in text)
+
+
+def _bounds(value: Any) -> tuple[Fraction, Fraction] | None:
+    """(lo, hi) of an exact number or of a range known up to missing parts; None otherwise."""
+    if isinstance(value, Interval):
+        return Fraction(value.lo), Fraction(value.hi)
+    frac = _fraction(value)
+    return None if frac is None else (frac, frac)
+
+
 def _target_chart(ev: Evaluation) -> str:
+    """Actual against target per county target: the full title above each bar, then the verdict
+    first (never cut off), actual / target and the share. An actual known only as a range
+    (missing parts) draws the known part solid and the undecided part pale."""
     targets = sorted((f for f in ev.findings if f.rule_kind == "target"), key=Finding.sort_key)
     head = (
         '<section id="targets"><h2>县级目标完成情况 '
@@ -234,32 +245,58 @@ def _target_chart(ev: Evaluation) -> str:
             head
             + "<p>本次评估没有县级目标。<small class=en>No target findings.</small></p></section>"
         )
-    label_w, bar_w, row_h, text_w = 330, 440, 40, 250
-    width = label_w + bar_w + text_w
+    bar_w, row_h, gap = 440, 50, 10
+    rows = []
+    for f in targets:
+        actual, target = output_value(f, "actual"), output_value(f, "target")
+        a, t = _bounds(actual), _fraction(target)
+        shares = None if a is None or t is None or t == 0 else (a[0] / t, a[1] / t)
+        if shares is None:
+            pct = "—"
+        elif shares[0] == shares[1]:
+            pct = _percent(shares[0])
+        else:
+            pct = f"{_percent(shares[0])} ~ {_percent(shares[1])}"
+        label = (
+            f"{VERDICT_ZH[f.verdict.value]} · {readable_number(actual)} / "
+            f"{readable_number(target)} ({pct})"
+        )
+        rows.append((f, actual, target, shares, label))
+    width = int(
+        max(
+            max(bar_w + gap + _text_px(label, 13) for *_, label in rows),
+            max(_text_px(f.title_zh, 13) for f, *_ in rows),
+        )
+        + 20
+    )
     height = row_h * len(targets) + 10
     parts = [
         f'<svg id="target-chart" role="img" '
         f'viewBox="0 0 {width} {height}" width="{width}" height="{height}">'
         "<title>县级目标完成情况 county target progress</title>"
     ]
-    for i, f in enumerate(targets):
+
+    def clamp(x: Fraction) -> float:
+        return float(min(max(x, Fraction(0)), Fraction(1)))
+
+    for i, (f, actual, target, shares, label) in enumerate(rows):
         y = 5 + i * row_h
-        actual, target = output_value(f, "actual"), output_value(f, "target")
-        a, t = _fraction(actual), _fraction(target)
-        share = None if a is None or t is None or t == 0 else a / t
         fill = _COLOURS.get(f.verdict.value, "#9aa5b1")
-        done = 0.0 if share is None else float(min(max(share, Fraction(0)), Fraction(1)))
-        pct = _percent(share)
-        tip = f"{f.title_zh} ({f.rule_id}): {format_value(actual)} / {format_value(target)}"
+        lo, hi = (0.0, 0.0) if shares is None else (clamp(shares[0]), clamp(shares[1]))
+        tip = f"{f.title_zh} ({f.rule_id}): {readable_number(actual)} / {readable_number(target)}"
+        pale = (
+            f'<rect x="{bar_w * lo:.1f}" y="{y + 22}" width="{bar_w * (hi - lo):.1f}" '
+            f'height="20" fill="{fill}" fill-opacity="0.35" rx="3"/>'
+            if hi > lo
+            else ""
+        )
         parts.append(
             f'<g class="target-bar"><title>{_e(tip)}</title>'
-            f'<text x="0" y="{y + 22}" font-size="13">{_e(_clip(f.title_zh, 24))}</text>'
-            f'<rect x="{label_w}" y="{y + 6}" width="{bar_w}" height="22" fill="#e4e7eb" rx="3"/>'
-            f'<rect x="{label_w}" y="{y + 6}" width="{bar_w * done:.1f}" height="22" '
-            f'fill="{fill}" rx="3"/>'
-            f'<text x="{label_w + bar_w + 8}" y="{y + 22}" font-size="13">'
-            f"{_e(_amount(actual))} / {_e(_amount(target))} ({_e(pct)}) "
-            f"{_e(VERDICT_ZH[f.verdict.value])}</text></g>"
+            f'<text x="0" y="{y + 15}" font-size="13">{_e(f.title_zh)}</text>'
+            f'<rect x="0" y="{y + 22}" width="{bar_w}" height="20" fill="#e4e7eb" rx="3"/>'
+            f'<rect x="0" y="{y + 22}" width="{bar_w * lo:.1f}" height="20" '
+            f'fill="{fill}" rx="3"/>{pale}'
+            f'<text x="{bar_w + gap}" y="{y + 37}" font-size="13">{_e(label)}</text></g>'
         )
     parts.append("</svg>")
     return head + "".join(parts) + "</section>"
@@ -283,8 +320,13 @@ def _criteria_chart(ev: Evaluation) -> str:
             head
             + "<p>本次评估没有村级规则。<small class=en>No village findings.</small></p></section>"
         )
-    label_w, bar_w, text_w, row_h, group_h = 330, 440, 250, 26, 26
-    width = label_w + bar_w + text_w
+    label_w, bar_w, row_h, group_h = 330, 440, 26, 26
+    longest = max(
+        _text_px(f"符合 {c['pass']} · 不符合 {c['fail']} · 无法判定 {c['unknown']} (100.0%)", 12)
+        for _, conds in rules.values()
+        for _, c in conds.values()
+    )
+    width = int(label_w + bar_w + 8 + longest + 20)
     nrows = sum(len(conds) for _, conds in rules.values())
     height = nrows * row_h + len(rules) * group_h + 10
     legend = "".join(
