@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -160,3 +161,56 @@ def test_status_labels_lint(tmp_path: Path) -> None:
     assert any(
         "rule person.rain_and_dew.grant is labelled seed but its note" in w for w in warnings
     )
+
+
+def test_every_finding_on_an_assumption_says_so_in_every_report(
+    county: Policy, tmp_path: Path
+) -> None:
+    """On the sample county, each problem's JSON ``assumptions``, Excel 依据假设 cell and HTML
+    badge are present exactly when its rule rests on an assumption (Policy.assumed_basis), and
+    the two counts of the 问题清单 add up to the problems."""
+    from fupin_rules.cli import sample_data_path
+    from fupin_rules.io import read_ledger
+    from fupin_rules.reports.html import render_html
+
+    sample = read_ledger(sample_data_path()).dataset
+    ev = run_policy(county, sample, ON)
+    problems = ev.problems()
+    resting = {r.id for r in county.rules if county.assumed_basis(r)}
+    assert {f.rule_id for f in problems} & resting and {f.rule_id for f in problems} - resting
+    for f in problems:
+        assert f.assumptions == county.assumed_basis(county.rule(f.rule_id)), f.rule_id
+    report = evaluation_to_json(ev)
+    for j in report["findings"]:
+        if j["verdict"] == "fail":
+            assert ("assumptions" in j) is (j["rule"] in resting), j["rule"]
+    s = report["summary"]
+    assert s["problems_text_stated"] + s["problems_assumed"] == s["problems"] == len(problems)
+    html = render_html(ev, max_rows=10**6)  # every row (the default shows 20 per group)
+    rows = re.findall(
+        r'<small class=en>([a-z_.0-9]+)</small></td><td class="nw">[^<]*</td><td>(.*?)</td>', html
+    )
+    assert len(rows) >= len(problems)
+    for rule_id, badges in rows:
+        assert ('class="v assumed"' in badges) is (rule_id in resting), rule_id
+
+    pytest.importorskip("openpyxl")
+    from openpyxl import load_workbook
+
+    from fupin_rules.reports.excel import write_problem_list
+
+    out = tmp_path / "p.xlsx"
+    write_problem_list(ev, out)
+    seen = 0
+    for ws in load_workbook(out, read_only=True):
+        rows = ws.iter_rows(values_only=True)
+        header = list(next(rows, ()))
+        if "依据假设" not in header or "规则编号" not in header:
+            continue
+        rule_col, mark_col = header.index("规则编号"), header.index("依据假设")
+        for row in rows:
+            if row[rule_col] is None:
+                continue
+            seen += 1
+            assert bool(row[mark_col]) is (row[rule_col] in resting), row[rule_col]
+    assert seen >= len(problems)
