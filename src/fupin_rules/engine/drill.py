@@ -73,7 +73,7 @@ MAX_CHILDREN_NAMED = 20
 _MORE, _FEWER = 1, -1
 _MAX_DEPTH = 4
 #: the field shown next to a child's id, by preference
-_DISPLAY = ("name", "kind", "program", "step", "helper_name")
+_DISPLAY = ("name", "kind", "program", "step", "site", "description", "helper_name")
 
 
 @attrs.frozen

@@ -232,7 +232,7 @@ def test_which_relocation_holds_the_county_target_up(county: Policy, engine: str
     f = _one(_run(county, ds, case.on, engine), "county.target.relocation_complete", "C1")
     (cond,) = f.failing
     (dd,) = cond.children
-    assert (dd.child_kind, dd.total, [r for r, _ in dd.records]) == ("relocation", 1, ["RL1"])
+    assert (dd.child_kind, dd.total, dd.records) == ("relocation", 1, (("RL1", "安置点一"),))
 
 
 @pytest.mark.parametrize("engine", _engines())
