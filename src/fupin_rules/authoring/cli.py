@@ -1,4 +1,4 @@
-"""Author commands of the ``fupin-rules`` CLI: ``new-policy`` and ``diff``.
+"""Author commands of the ``fupin-rules`` CLI: ``new-policy``, ``diff`` and ``fields``.
 
 :func:`register` adds them to the main app (``fupin_rules.cli`` calls it at import). Exit codes
 follow the main CLI: 0 done; 1 differences found with ``diff --exit-code``; 2 bad usage, input
@@ -115,7 +115,45 @@ def diff(
         raise typer.Exit(EXIT_DIFFERENT)
 
 
+def fields(
+    entity: Annotated[
+        str | None,
+        typer.Argument(
+            help="Entity kind (household), table (households) or Chinese name (户); "
+            "without one: the list of entities."
+        ),
+    ] = None,
+    output_format: Annotated[
+        str, typer.Option("--format", help="text | markdown (every entity) | json")
+    ] = "text",
+) -> None:
+    """List an entity's fields: types, Chinese titles, ledger headers and allowed codes."""
+    from fupin_rules.authoring.fields import (
+        fields_json,
+        fields_markdown,
+        fields_text,
+        find_entity,
+    )
+
+    if output_format not in ("text", "markdown", "json"):
+        _fail(f"--format {output_format!r}: expected text, markdown or json")
+    try:
+        kind = find_entity(entity) if entity is not None else None
+    except FupinRulesError as exc:
+        _fail(str(exc))
+        return
+    if output_format == "markdown":
+        if kind is not None:
+            _fail("--format markdown writes the whole reference (docs/fields.md): drop ENTITY")
+        typer.echo(fields_markdown())
+    elif output_format == "json":
+        typer.echo(json.dumps(fields_json(kind), ensure_ascii=False, indent=2))
+    else:
+        typer.echo(fields_text(kind))
+
+
 def register(app: typer.Typer) -> None:
-    """Add the author commands (``new-policy``, ``diff``) to the ``fupin-rules`` app."""
+    """Add the author commands (``new-policy``, ``diff``, ``fields``) to the ``fupin-rules`` app."""
     app.command("new-policy")(new_policy)
     app.command("diff")(diff)
+    app.command("fields")(fields)

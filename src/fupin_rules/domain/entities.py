@@ -99,6 +99,8 @@ class EntityKind:
     #: the Chinese sheet title a ledger writer uses, and other sheet names a reader accepts
     sheet_zh: str = ""
     sheet_aliases: tuple[str, ...] = ()
+    #: other column headers a ledger reader accepts for a field: (header, field name)
+    column_aliases: tuple[tuple[str, str], ...] = ()
     #: a table every dataset has (empty when no rows); ``False``: absent means not supplied
     required: bool = False
 
@@ -247,6 +249,9 @@ def _problems(kinds: tuple[EntityKind, ...]) -> list[str]:
                 out.append(f"{e.kind}.{p.link}: parent kind {p.kind!r} is not declared before it")
             if p.field is not None and p.field not in e.record.model_fields:
                 out.append(f"{e.kind}.{p.link}: {e.record.__name__} has no field {p.field!r}")
+        for header, field in e.column_aliases:
+            if field not in e.record.model_fields:
+                out.append(f"{e.kind}: column {header!r} names no field ({field!r})")
         seen[e.kind] = e
     for e in kinds:
         for c in e.collections:
@@ -386,6 +391,11 @@ ENTITIES: Entities = declare(
             visited_through="members",
             sheet_zh="人员",
             sheet_aliases=("家庭成员", "人口"),
+            column_aliases=(
+                ("家庭关系", "relationship"),
+                ("与户主的关系", "relationship"),
+                ("关系", "relationship"),
+            ),
             required=True,
         ),
         EntityKind(

@@ -32,6 +32,7 @@ __all__ = [
     "TABLE_TITLES_ZH",
     "FieldKind",
     "FieldSpec",
+    "accepted_headers",
     "column_candidates",
     "enum_aliases",
     "field_specs",
@@ -97,7 +98,7 @@ _ENUM_EXTRA_ALIASES: dict[str, str] = {
 
 # Other headers officials write for a column (beside its field name and Chinese title).
 _COLUMN_ALIASES: dict[str, dict[str, str]] = {
-    "persons": {"家庭关系": "relationship", "与户主的关系": "relationship", "关系": "relationship"},
+    e.table: dict(e.column_aliases) for e in ENTITIES if e.column_aliases
 }
 
 
@@ -238,6 +239,15 @@ _COLUMNS = {table: _column_lookup(table) for table in TABLE_NAMES}
 def column_candidates(table: str) -> dict[str, str]:
     """Normalised header -> field name, for every accepted header of ``table``."""
     return _COLUMNS[table]
+
+
+def accepted_headers(table: str, field: str) -> tuple[str, ...]:
+    """The column headers a reader takes for a field, as written: the field name, its Chinese
+    title, the title without its unit (``个人年收入``) and other names officials use."""
+    spec = next(s for s in _SPECS[table] if s.name == field)
+    names = [spec.name, spec.title, _without_unit(spec.title)]
+    names += [a for a, f in _COLUMN_ALIASES.get(table, {}).items() if f == field]
+    return tuple(dict.fromkeys(names))
 
 
 def resolve_column(table: str, header: str) -> tuple[str | None, str | None]:
