@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING, Any
 import attrs
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.styles import Font, PatternFill
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
+from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from openpyxl.writer.excel import ExcelWriter
@@ -56,6 +56,7 @@ __all__ = [
     "output_value",
     "readable_number",
     "report_findings",
+    "sheet_order",
     "village_counts",
     "write_problem_list",
 ]
@@ -81,6 +82,10 @@ RULE_KIND_ZH: dict[str, str] = {"compliance": "合规", "target": "目标", "eli
 _MAX_CELL = 32_000  # Excel's limit is 32,767 characters per cell
 _HEADER_FONT = Font(bold=True, color="FFFFFF")
 _HEADER_FILL = PatternFill("solid", fgColor="305496")
+#: long text (the 说明 explanation) wraps inside its column instead of running on one line
+_WRAP = Alignment(wrap_text=True, vertical="top")
+#: columns whose text wraps
+_WRAPPED = frozenset({"说明"})
 _TITLE_FONT = Font(bold=True, size=13)
 _SECTION_FONT = Font(bold=True)
 
@@ -279,6 +284,7 @@ class _Rows:
         self.title = title
         self.columns = columns
         self.sheets: list[WriteOnlyWorksheet] = []
+        self.wrapped = [i for i, (name, _) in enumerate(columns) if name in _WRAPPED]
         self.n = 0  # data rows in the current sheet
         self.total = 0
         self._next()
@@ -296,7 +302,15 @@ class _Rows:
         if self.n >= MAX_DATA_ROWS:
             self._next()
         ws = self.sheets[-1]
-        ws.append(_row(ws, values))
+        cells = _row(ws, values)
+        for i in self.wrapped:
+            v = cells[i] if i < len(cells) else None
+            if isinstance(v, str):
+                v = WriteOnlyCell(ws, value=v)
+            if isinstance(v, Cell):
+                v.alignment = _WRAP
+                cells[i] = v
+        ws.append(cells)
         self.n += 1
         self.total += 1
 
@@ -381,8 +395,24 @@ def order_findings(findings: Iterable[Finding], subjects: SubjectDirectory) -> l
     )
 
 
+def sheet_order(findings: Iterable[Finding], subjects: SubjectDirectory) -> list[Finding]:
+    """The order of a level sheet (村, 户, 人): problems (不符合) first, in report order; then the
+    undecided findings (无法判定) grouped by the fields they miss (the data to collect), each
+    group in report order. A sheet of 2,000 rows is then read from the top: what to correct,
+    then what to collect, one field at a time."""
+    ordered = order_findings(findings, subjects)
+    rank = {id(f): i for i, f in enumerate(ordered)}
+
+    def key(f: Finding) -> tuple[int, tuple[str, ...], int]:
+        if f.verdict is Outcome.UNKNOWN:
+            return 1, tuple(sorted({m.field for m in f.missing})), rank[id(f)]
+        return 0, (), rank[id(f)]
+
+    return sorted(ordered, key=key)
+
+
 def _level_rows(findings: Sequence[Finding], subjects: SubjectDirectory) -> Iterator[list[Any]]:
-    for f in order_findings(findings, subjects):
+    for f in sheet_order(findings, subjects):
         yield [
             *subjects.where(f.subject_kind, f.subject_id),
             f.rule_id,
@@ -595,7 +625,9 @@ def write_problem_list(
 
     Sheets: 汇总 (provenance, counts by rule and verdict, problems per village, missing data by
     field), 县级目标, 村, 户, 人 (problems and undecided findings of each level, with the
-    Chinese explanation; 县级目标 also has target/actual/gap), 待补数据 (each missing field, its
+    Chinese explanation, wrapped; 村, 户, 人 list the problems first, then the undecided ones
+    grouped by missing field: :func:`sheet_order`; 县级目标 also has target/actual/gap),
+    待补数据 (each missing field, its
     subject and the rules it blocks) and 数据错误 (rejected input rows and failed units).
     A sheet with more rows than Excel allows (1,048,575 below the header) continues on
     "户 (2)", "户 (3)", ... Pass the ``dataset`` the evaluation ran on to add names and group
