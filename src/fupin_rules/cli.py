@@ -300,6 +300,16 @@ def _print_check(ev: Any, path: Path, out: Path | None, lang: str, tracking: Any
         f"unknown {s['by_verdict']['unknown']}; problems (问题) {s['problems']}; "
         f"rejected rows {s['rejected_rows']}; unit errors {s['unit_errors']}"
     )
+    if "problems_assumed" in s:  # the 问题清单 in two parts (issue 12)
+        typer.echo(
+            f"  problems stated by the text (文件明确) {s['problems_text_stated']}, "
+            f"resting on assumptions (依据假设) {s['problems_assumed']}"
+        )
+    from fupin_rules.reports.json_report import not_in_force_notice
+
+    notice = not_in_force_notice(ev)
+    if notice is not None:  # outside the policy's own period: never a silent answer
+        _say(notice[0] if lang == "zh" else notice[1])
     if tracking is not None:
         from fupin_rules.runs.cli import print_tracking
 

@@ -187,3 +187,22 @@ def test_single_decisions_say_not_in_force_too(county: Policy) -> None:
     assert f.applies_if is not None and f.applies_if.id == "in_force"
     inside = ev.finding("person.rain_and_dew.grant", "P2042", D(2017, 9, 1))
     assert inside.verdict is Outcome.PASS and inside.amount is not None
+
+
+def test_check_prints_the_rules_not_in_force(
+    county: Policy, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The console summary of ``check`` says so too, not only the report files."""
+    import json
+
+    from fupin_rules.cli import main
+
+    case = next(c for c in county.cases if c.id == "rain_and_dew.autumn_2017_term")
+    data = tmp_path / "d.json"
+    data.write_text(json.dumps(case.data, ensure_ascii=False, default=str), encoding="utf-8")
+    argv = ["check", str(data), "--policy", str(COUNTY), "--engine", "reference", "--on"]
+    assert main([*argv, "2020-09-01"]) in (0, None)
+    out = capsys.readouterr().out
+    assert "不在政策有效期 2017-01-01 ~ 2017-12-31 内" in out and "person.rain_and_dew.grant" in out
+    assert main([*argv, "2017-09-01"]) in (0, None)
+    assert "不在政策有效期" not in capsys.readouterr().out
