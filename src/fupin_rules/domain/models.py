@@ -65,14 +65,24 @@ def _exact_from_float(value: Any) -> Any:
 
 
 # the float check sits on the money and rate types only: a validator on every field ("*") was
-# a Python call per field of every record (7.7 million for a 100,000-household county)
+# a Python call per field of every record (7.7 million for a 100,000-household county). The
+# constraints come before the validator: after it, pydantic checks the digits in Python (three
+# Python calls per value, 6x slower); before it, pydantic-core checks them (same messages).
+# (The JSON Schema keeps the digits as it had them.)
 Yuan = Annotated[
     Decimal,
+    Field(
+        allow_inf_nan=False,
+        decimal_places=2,
+        max_digits=15,
+        json_schema_extra={"decimal_places": 2, "max_digits": 15},
+    ),
     BeforeValidator(_exact_from_float),
-    Field(allow_inf_nan=False, decimal_places=2, max_digits=15),
 ]
 Rate = Annotated[
-    Decimal, BeforeValidator(_exact_from_float), Field(allow_inf_nan=False, max_digits=12)
+    Decimal,
+    Field(allow_inf_nan=False, max_digits=12, json_schema_extra={"max_digits": 12}),
+    BeforeValidator(_exact_from_float),
 ]
 Key = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")]
 

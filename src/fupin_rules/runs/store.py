@@ -254,6 +254,46 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(microsecond=0)
 
 
+_INSERT_DECISION = (
+    "INSERT INTO decisions (recorded_at, policy_ref, policy_id, policy_version, policy_hash, "
+    "on_date, input_digest, rule_id, subject, verdict, result) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
+)
+
+
+def _decision_row(
+    *,
+    policy_ref: str,
+    input_digest: str,
+    result: Mapping[str, Any] | str,
+    policy_id: str = "",
+    policy_version: str = "",
+    policy_hash: str = "",
+    on: dt.date | None = None,
+    rule_id: str | None = None,
+    subject: str | None = None,
+    verdict: str | None = None,
+    recorded_at: dt.datetime | None = None,
+) -> tuple[Any, ...]:
+    text = (
+        result
+        if isinstance(result, str)
+        else json.dumps(result, ensure_ascii=False, separators=(",", ":"), default=json_value)
+    )
+    return (
+        (recorded_at or _now()).isoformat(),
+        policy_ref,
+        policy_id,
+        policy_version,
+        policy_hash,
+        on.isoformat() if on else None,
+        input_digest,
+        rule_id,
+        subject,
+        verdict,
+        text,
+    )
+
+
 def _check_file(path: Path) -> bool:
     """Refuse anything at ``path`` that is not a healthy run store; True if it must be created.
 
@@ -563,35 +603,43 @@ class RunStore:
         ``result`` is the answer as given (a JSON-ready dict is stored as compact JSON text);
         ``input_digest`` identifies the request's input (see :func:`input_digest`).
         """
-        text = (
-            result
-            if isinstance(result, str)
-            else json.dumps(result, ensure_ascii=False, separators=(",", ":"), default=json_value)
+        (decision_id,) = self.record_decisions(
+            [
+                {
+                    "policy_ref": policy_ref,
+                    "input_digest": input_digest,
+                    "result": result,
+                    "policy_id": policy_id,
+                    "policy_version": policy_version,
+                    "policy_hash": policy_hash,
+                    "on": on,
+                    "rule_id": rule_id,
+                    "subject": subject,
+                    "verdict": verdict,
+                    "recorded_at": recorded_at,
+                }
+            ]
         )
-        row = (
-            (recorded_at or _now()).isoformat(),
-            policy_ref,
-            policy_id,
-            policy_version,
-            policy_hash,
-            on.isoformat() if on else None,
-            input_digest,
-            rule_id,
-            subject,
-            verdict,
-            text,
-        )
+        return decision_id
+
+    def record_decisions(self, decisions: Iterable[Mapping[str, Any]]) -> list[int]:
+        """Append several decisions in one transaction (all of them or, on an error, none) and
+        return their ``decision_id``s. Each mapping holds :meth:`record_decision`'s arguments;
+        one commit for many decisions is what lets a busy service keep its log cheap."""
+        rows = [_decision_row(**d) for d in decisions]
+        ids: list[int] = []
         with self._lock:
             try:
-                cur = self._db.execute(
-                    "INSERT INTO decisions (recorded_at, policy_ref, policy_id, policy_version, "
-                    "policy_hash, on_date, input_digest, rule_id, subject, verdict, result) "
-                    "VALUES (" + ",".join("?" * len(row)) + ")",
-                    row,
-                )
+                self._db.execute("BEGIN IMMEDIATE")
+                for row in rows:
+                    cur = self._db.execute(_INSERT_DECISION, row)
+                    ids.append(int(cur.lastrowid or 0))
+                self._db.execute("COMMIT")
             except sqlite3.DatabaseError as exc:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
                 raise RunStoreError(f"run store {self.path}: {exc}") from exc
-        return int(cur.lastrowid or 0)
+        return ids
 
     def decisions(self, *, limit: int | None = None) -> list[Decision]:
         """The recorded decisions, newest first (at most ``limit``)."""

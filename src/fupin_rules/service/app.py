@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import attrs
+import orjson
 from fastapi import FastAPI, File, Form, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
@@ -28,7 +29,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from fupin_rules.api import Evaluator
 from fupin_rules.domain.dataset import LoadResult, load_dataset
-from fupin_rules.errors import DataError, FupinRulesError
+from fupin_rules.errors import DataError, FupinRulesError, RunStoreError
 from fupin_rules.findings.model import Finding
 from fupin_rules.findings.render import explain as explain_text
 from fupin_rules.findings.render import finding_to_json
@@ -256,8 +257,20 @@ def _subject_ids(loaded: LoadResult, entity: str) -> list[str]:
     return [r.key() for r in table or ()]
 
 
-def _finding_json(f: Finding) -> dict[str, Any]:
-    return finding_to_json(f)
+def _json_bytes(value: Any) -> bytes:
+    """Compact UTF-8 JSON text (orjson; what it refuses, such as an integer over 64 bits or a
+    lone surrogate from a request, goes through the standard library, escaped)."""
+    try:
+        return orjson.dumps(value)
+    except TypeError:  # orjson.JSONEncodeError is a TypeError
+        return json.dumps(value, separators=(",", ":")).encode("ascii")
+
+
+def _json_response(body: bytes) -> Response:
+    """An answer already serialised: FastAPI neither validates nor re-encodes it (the models in
+    the route's ``response_model`` describe it in the OpenAPI document; a test checks that every
+    finding the library makes validates against :class:`FindingModel`)."""
+    return Response(body, media_type="application/json")
 
 
 def create_app(
@@ -463,80 +476,93 @@ def create_app(
                 422, "unprocessable", "The request could not be answered", str(exc)
             ) from None
 
-    def _log(p: Policy, on: dt.date, digest: str, findings: list[Finding]) -> None:
-        log.append(
-            [
-                DecisionEntry(
-                    policy_ref=p.ref,
-                    policy_id=p.id,
-                    policy_version=p.version,
-                    policy_hash=p.content_hash,
-                    on=on,
-                    rule_id=f.rule_id,
-                    subject=f"{f.subject_kind}:{f.subject_id}",
-                    input_digest=digest,
-                    verdict=f.verdict.value,
-                    result=json.dumps(_finding_json(f), ensure_ascii=False, separators=(",", ":")),
-                )
-                for f in findings
-            ]
-        )
+    def _log(p: Policy, on: dt.date, digest: str, findings: list[tuple[Finding, bytes]]) -> None:
+        """Queue each decision in the decision log before its answer is sent (a 503 when the
+        log cannot be written: no decision is given that is not logged)."""
+        try:
+            log.append(
+                [
+                    DecisionEntry(
+                        policy_ref=p.ref,
+                        policy_id=p.id,
+                        policy_version=p.version,
+                        policy_hash=p.content_hash,
+                        on=on,
+                        rule_id=f.rule_id,
+                        subject=f"{f.subject_kind}:{f.subject_id}",
+                        input_digest=digest,
+                        verdict=f.verdict.value,
+                        result=text.decode("utf-8"),
+                    )
+                    for f, text in findings
+                ]
+            )
+        except RunStoreError as exc:
+            raise Problem(
+                503,
+                "decision-log-unavailable",
+                "The decision log cannot be written",
+                f"no decision is given that is not logged: {exc}",
+            ) from None
 
     def _decision_response(
-        endpoint: str, p: Policy, req: DecisionRequest, digest: str, f: Finding, lang: str | None
-    ) -> DecisionResponse:
-        _log(p, req.on, digest, [f])
-        return DecisionResponse(
-            policy=p.ref,
-            input_digest=digest,
-            finding=_finding_json(f),
-            explanation=explain_text(f, lang) if lang else None,
-        )
+        p: Policy, req: DecisionRequest, digest: str, f: Finding, lang: str | None
+    ) -> Response:
+        finding = finding_to_json(f)
+        _log(p, req.on, digest, [(f, _json_bytes(finding))])
+        body = {
+            "policy": p.ref,
+            "input_digest": digest,
+            "finding": finding,
+            "explanation": explain_text(f, lang) if lang else None,
+        }
+        return _json_response(_json_bytes(body))
 
     @app.post(
         "/v1/policies/{policy}/eligibility",
         tags=["decisions"],
         openapi_extra={"requestBody": decision_body},
+        response_model=DecisionResponse,
     )
     async def eligibility(
         policy: str, request: Request, explain: bool = False, lang: Lang = "zh"
-    ) -> DecisionResponse:
+    ) -> Response:
         """Is this person eligible under an eligibility rule, for how much, and why (on request)."""
         p = reg.get(policy)
         req, digest = await _request(request, DecisionRequest)
         f = _decide(p, req, ("eligibility",))
-        return _decision_response("eligibility", p, req, digest, f, lang if explain else None)
+        return _decision_response(p, req, digest, f, lang if explain else None)
 
     @app.post(
         "/v1/policies/{policy}/compliance",
         tags=["decisions"],
         openapi_extra={"requestBody": decision_body},
+        response_model=DecisionResponse,
     )
     async def compliance(
         policy: str, request: Request, explain: bool = False, lang: Lang = "zh"
-    ) -> DecisionResponse:
+    ) -> Response:
         """Does this subject comply with one compliance (or target) rule, and if not, why."""
         p = reg.get(policy)
         req, digest = await _request(request, DecisionRequest)
         f = _decide(p, req, ("compliance", "target"))
-        return _decision_response("compliance", p, req, digest, f, lang if explain else None)
+        return _decision_response(p, req, digest, f, lang if explain else None)
 
     @app.post(
         "/v1/policies/{policy}/explain",
         tags=["decisions"],
         openapi_extra={"requestBody": decision_body},
+        response_model=DecisionResponse,
     )
-    async def explain_one(policy: str, request: Request, lang: Lang = "zh") -> DecisionResponse:
+    async def explain_one(policy: str, request: Request, lang: Lang = "zh") -> Response:
         """One finding of any rule with its explanation in Chinese or English: every condition
         with the values that decided it, the parameters used and their periods, the clause."""
         p = reg.get(policy)
         req, digest = await _request(request, DecisionRequest)
         f = _decide(p, req, ("eligibility", "compliance", "target"))
-        return _decision_response("explain", p, req, digest, f, lang)
+        return _decision_response(p, req, digest, f, lang)
 
-    async def _unit(
-        kind: str, policy: str, request: Request, explain: bool, lang: str
-    ) -> UnitResponse:
+    async def _unit(kind: str, policy: str, request: Request, explain: bool, lang: str) -> Response:
         p = reg.get(policy)
         req, digest = await _request(request, UnitRequest)
         reg.check_period(p, req.on, entitlement=False)
@@ -568,23 +594,26 @@ def create_app(
             raise Problem(
                 422, "unprocessable", "The request could not be answered", str(exc)
             ) from None
-        _log(p, req.on, digest, fs)
-        return UnitResponse(
-            policy=p.ref,
-            input_digest=digest,
-            subject={"kind": kind, "id": req.subject},
-            findings=[_finding_json(f) for f in fs],
-            explanations=[explain_text(f, lang) for f in fs] if explain else None,
-        )
+        findings = [finding_to_json(f) for f in fs]
+        _log(p, req.on, digest, [(f, _json_bytes(j)) for f, j in zip(fs, findings, strict=True)])
+        body = {
+            "policy": p.ref,
+            "input_digest": digest,
+            "subject": {"kind": kind, "id": req.subject},
+            "findings": findings,
+            "explanations": [explain_text(f, lang) for f in fs] if explain else None,
+        }
+        return _json_response(_json_bytes(body))
 
     @app.post(
         "/v1/policies/{policy}/household",
         tags=["units"],
         openapi_extra={"requestBody": unit_body},
+        response_model=UnitResponse,
     )
     async def household(
         policy: str, request: Request, explain: bool = False, lang: Lang = "zh"
-    ) -> UnitResponse:
+    ) -> Response:
         """Every finding about one household, its persons and its records."""
         return await _unit("household", policy, request, explain, lang)
 
@@ -592,10 +621,11 @@ def create_app(
         "/v1/policies/{policy}/village",
         tags=["units"],
         openapi_extra={"requestBody": unit_body},
+        response_model=UnitResponse,
     )
     async def village(
         policy: str, request: Request, explain: bool = False, lang: Lang = "zh"
-    ) -> UnitResponse:
+    ) -> Response:
         """Every finding about one village (exit standard 贫困村出列, ...)."""
         return await _unit("village", policy, request, explain, lang)
 

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -22,10 +24,17 @@ import attrs
 
 from fupin_rules.domain.dataset import Dataset
 from fupin_rules.engine.run import Evaluation
+from fupin_rules.errors import RunStoreError
 from fupin_rules.runs.store import RunStore
 from fupin_rules.runs.tracking import Locator
 
 __all__ = ["DecisionEntry", "DecisionLog", "StoreDecisionLog"]
+
+_LOG = logging.getLogger("fupin_rules.service")
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(microsecond=0)
 
 
 @attrs.frozen
@@ -42,6 +51,8 @@ class DecisionEntry:
     input_digest: str
     verdict: str
     result: str  # JSON text of the finding
+    #: when the decision was made (set by :meth:`StoreDecisionLog.append` when None)
+    at: dt.datetime | None = None
 
 
 class DecisionLog(Protocol):
@@ -59,26 +70,96 @@ class DecisionLog(Protocol):
 
 
 class StoreDecisionLog:
-    """The decision log in a run store (created when missing)."""
+    """The decision log in a run store (created when missing), written by one writer thread.
+
+    The guarantee (docs/service.md): :meth:`append` queues the entries, stamped with the time of
+    the decision, before the service sends its answer; the writer thread wakes at once and
+    commits everything queued by then in one transaction, so a decision is in the file
+    microseconds to milliseconds after its answer, and a busy service commits many decisions
+    at a time instead of one each. :meth:`flush` waits until everything queued is committed;
+    :meth:`recent` and :meth:`close` (the service calls it when it stops) flush first. If a
+    commit fails (disk full, file removed), the error is kept and every later :meth:`append`
+    raises :class:`~fupin_rules.runs.store.RunStoreError`: the service then answers 503 and gives
+    no decision it cannot log; the decisions of the failed commit are named on the
+    ``fupin_rules.service`` logger. Like the store's ``synchronous=NORMAL``, the last moments
+    before a power loss or a killed process (``kill -9``) may be lost.
+    """
 
     def __init__(self, path: str | Path) -> None:
         self.store = RunStore(path, synchronous="normal")
+        self._cond = threading.Condition()
+        self._pending: list[DecisionEntry] = []
+        self._queued = 0  # entries appended so far
+        self._done = 0  # entries committed (or lost to an error) so far
+        self._error: RunStoreError | None = None
+        self._closing = False
+        self._writer = threading.Thread(target=self._write_loop, name="decision-log", daemon=True)
+        self._writer.start()
 
     def append(self, entries: Sequence[DecisionEntry]) -> None:
-        """Append each entry as one row of ``decisions``."""
-        for e in entries:
-            self.store.record_decision(
-                policy_ref=e.policy_ref,
-                policy_id=e.policy_id,
-                policy_version=e.policy_version,
-                policy_hash=e.policy_hash,
-                on=e.on,
-                input_digest=e.input_digest,
-                rule_id=e.rule_id,
-                subject=e.subject,
-                verdict=e.verdict,
-                result=e.result,
-            )
+        """Queue each entry as one row of ``decisions`` (committed by the writer thread)."""
+        now = _now()
+        stamped = [e if e.at is not None else attrs.evolve(e, at=now) for e in entries]
+        with self._cond:
+            if self._error is not None:
+                raise RunStoreError(f"the decision log cannot be written: {self._error}")
+            if self._closing:
+                raise RunStoreError("the decision log is closed")
+            self._pending.extend(stamped)
+            self._queued += len(stamped)
+            self._cond.notify_all()
+
+    def _write_loop(self) -> None:
+        while True:
+            with self._cond:
+                while not self._pending and not self._closing:
+                    self._cond.wait()
+                if not self._pending:
+                    return
+                batch, self._pending = self._pending, []
+            error: RunStoreError | None = None
+            try:
+                self.store.record_decisions(
+                    {
+                        "policy_ref": e.policy_ref,
+                        "policy_id": e.policy_id,
+                        "policy_version": e.policy_version,
+                        "policy_hash": e.policy_hash,
+                        "on": e.on,
+                        "input_digest": e.input_digest,
+                        "rule_id": e.rule_id,
+                        "subject": e.subject,
+                        "verdict": e.verdict,
+                        "result": e.result,
+                        "recorded_at": e.at,
+                    }
+                    for e in batch
+                )
+            except RunStoreError as exc:
+                error = exc
+            except Exception as exc:  # never let the writer die silently
+                error = RunStoreError(f"{type(exc).__name__}: {exc}")
+            if error is not None:
+                _LOG.error(
+                    "decision log: %d decision(s) could not be written (%s): %s",
+                    len(batch),
+                    error,
+                    ", ".join(f"{e.rule_id} {e.subject} {e.input_digest}" for e in batch[:20]),
+                )
+            with self._cond:
+                if error is not None and self._error is None:
+                    self._error = error
+                self._done += len(batch)
+                self._cond.notify_all()
+
+    def flush(self, timeout: float | None = None) -> None:
+        """Wait until every entry appended so far is committed; raise if a commit failed."""
+        with self._cond:
+            target = self._queued
+            if not self._cond.wait_for(lambda: self._done >= target, timeout):
+                raise RunStoreError(f"the decision log did not commit within {timeout} s")
+            if self._error is not None:
+                raise RunStoreError(f"the decision log cannot be written: {self._error}")
 
     def record_run(
         self, ev: Evaluation, *, input_name: str, input_digest: str, dataset: Dataset
@@ -97,7 +178,8 @@ class StoreDecisionLog:
         return run.run_id
 
     def recent(self, limit: int) -> list[dict[str, Any]]:
-        """The last ``limit`` decisions, newest first, as JSON."""
+        """The last ``limit`` decisions, newest first, as JSON (after a :meth:`flush`)."""
+        self.flush()
         out = []
         for d in self.store.decisions(limit=limit):
             result = json.loads(d.result)
@@ -118,5 +200,9 @@ class StoreDecisionLog:
         return out
 
     def close(self) -> None:
-        """Close the store."""
+        """Commit what is queued, stop the writer and close the store."""
+        with self._cond:
+            self._closing = True
+            self._cond.notify_all()
+        self._writer.join()
         self.store.close()

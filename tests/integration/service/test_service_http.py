@@ -7,6 +7,7 @@ import contextlib
 import copy
 import json
 import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -194,12 +195,18 @@ def test_decision_log_is_an_sqlite_file(
     r = client.post("/v1/policies/county_2017/eligibility", json=body)
     assert r.status_code == 200
     (db,) = server_run[1].glob("runs-*.sqlite")  # the run store's decisions table
-    with contextlib.closing(sqlite3.connect(db)) as con:
-        rows = con.execute(
-            "SELECT policy_ref, policy_version, rule_id, subject, verdict, on_date, result,"
-            " recorded_at FROM decisions WHERE input_digest = ?",
-            (r.json()["input_digest"],),
-        ).fetchall()
+    # the log's writer thread commits a decision just after its answer (docs/service.md):
+    # read the file itself, without asking the service, until the row is there
+    deadline = time.monotonic() + 30
+    rows: list[Any] = []
+    while not rows and time.monotonic() < deadline:
+        with contextlib.closing(sqlite3.connect(db)) as con:
+            rows = con.execute(
+                "SELECT policy_ref, policy_version, rule_id, subject, verdict, on_date, result,"
+                " recorded_at FROM decisions WHERE input_digest = ?",
+                (r.json()["input_digest"],),
+            ).fetchall()
+        time.sleep(0.01)
     assert [row[:6] for row in rows] == [
         (
             r.json()["policy"],
