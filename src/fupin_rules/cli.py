@@ -158,8 +158,22 @@ def check(
         ),
     ] = "auto",
     out: Annotated[
-        Path | None, typer.Option("--out", "-o", help="Write the JSON report here.")
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Write the machine-readable report here, in the form its name asks for: "
+            ".json, .json.gz (compressed), .jsonl or .jsonl.gz (JSON Lines); see docs/reports.md.",
+        ),
     ] = None,
+    problems_only: Annotated[
+        bool,
+        typer.Option(
+            "--problems-only",
+            help="List only the problems (问题清单) in --out; its counts, data to collect and "
+            "errors stay complete (a compact report).",
+        ),
+    ] = False,
     excel: Annotated[
         Path | None, typer.Option(help="Write the Excel problem list (问题清单) here.")
     ] = None,
@@ -198,7 +212,7 @@ def check(
 
     from fupin_rules.api import choose_engine, load_data
     from fupin_rules.reports._files import OutputPlan
-    from fupin_rules.reports.json_report import write_json_file
+    from fupin_rules.reports.json_report import report_format, write_report_file
 
     as_of = _date(on)
     path = data or sample_data_path()
@@ -253,7 +267,16 @@ def check(
                 return
         try:
             if out:
-                outputs.write("--out", lambda tmp: write_json_file(ev, tmp, tracking=tracking))
+                outputs.write(
+                    "--out",
+                    lambda tmp: write_report_file(
+                        ev,
+                        tmp,
+                        form=report_format(out),
+                        tracking=tracking,
+                        problems_only=problems_only,
+                    ),
+                )
             if excel:
                 from fupin_rules.reports.excel import write_problem_list
 

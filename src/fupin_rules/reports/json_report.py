@@ -6,7 +6,7 @@ import io
 import json
 import os
 from collections import Counter
-from typing import Any, TextIO, cast
+from typing import Any, Literal, TextIO, cast
 
 from fupin_rules._gc import gc_paused
 from fupin_rules.domain.dataset import DataIssue
@@ -15,14 +15,21 @@ from fupin_rules.findings.model import Outcome
 from fupin_rules.findings.render import finding_to_json
 
 __all__ = [
+    "REPORT_FORMATS",
+    "ReportFormat",
     "evaluation_to_json",
     "not_in_force_notice",
+    "report_format",
     "summary",
     "to_json_text",
     "unknown_fields",
     "write_json",
     "write_json_file",
+    "write_json_lines",
+    "write_report_file",
 ]
+
+ReportFormat = Literal["json", "json.gz", "jsonl", "jsonl.gz"]
 
 
 def summary(ev: Evaluation) -> dict[str, Any]:
@@ -114,7 +121,7 @@ def unknown_fields(ev: Evaluation) -> list[dict[str, Any]]:
 
 
 def _sections(
-    ev: Evaluation, include_passing: bool, tracking: Any = None
+    ev: Evaluation, include_passing: bool, tracking: Any = None, problems_only: bool = False
 ) -> list[tuple[str, Any, bool]]:
     """(key, value, is_list) of the report in order; list values are lazy iterables.
 
@@ -122,12 +129,18 @@ def _sections(
     :class:`~fupin_rules.runs.tracking.Tracking`), a last ``since`` section holds the comparison
     with the earlier run: counts by status, by township and by village, and each problem's
     status (new / persisting / fixed / regressed). Without it the report is unchanged.
+
+    ``problems_only``: the findings listed are the problems (问题清单) only, and a
+    ``findings_listed: "problems"`` key says so; the counts, the data to collect and the errors
+    stay complete.
     """
-    findings = (
-        ev.findings
-        if include_passing
-        else tuple(f for f in ev.findings if f.verdict is not Outcome.PASS)
-    )
+    findings: tuple[Any, ...]
+    if problems_only:
+        findings = ev.problems()
+    elif include_passing:
+        findings = ev.findings
+    else:
+        findings = tuple(f for f in ev.findings if f.verdict is not Outcome.PASS)
     sections: list[tuple[str, Any, bool]] = [
         (
             "policy",
@@ -137,6 +150,7 @@ def _sections(
         ("on", ev.on.isoformat(), False),
         ("engine", ev.engine, False),
         ("summary", summary(ev), False),
+        *([("findings_listed", "problems", False)] if problems_only else []),
         ("findings", (finding_to_json(f) for f in findings) if findings else [], True),
         ("data_to_collect", unknown_fields(ev), True),
         ("unit_errors", [_unit_error(e) for e in ev.errors], True),
@@ -172,7 +186,12 @@ def _dump(value: Any) -> str:
 
 
 def write_json(
-    ev: Evaluation, out: TextIO, *, include_passing: bool = True, tracking: Any = None
+    ev: Evaluation,
+    out: TextIO,
+    *,
+    include_passing: bool = True,
+    tracking: Any = None,
+    problems_only: bool = False,
 ) -> None:
     """Write the report to a text stream, one finding at a time (the text of :func:`to_json_text`).
 
@@ -182,7 +201,7 @@ def write_json(
     findings were about half of the time, measured) and switched back on afterwards.
     """
     with gc_paused():
-        sections = _sections(ev, include_passing, tracking)
+        sections = _sections(ev, include_passing, tracking, problems_only)
         out.write("{\n")
         for k, (key, value, is_list) in enumerate(sections):
             tail = "," if k < len(sections) - 1 else ""
@@ -205,6 +224,92 @@ def write_json_file(ev: Evaluation, path: str | os.PathLike[str], **kw: Any) -> 
 
     with replacing(path, "w", encoding="utf-8", newline="\n") as fh:
         write_json(ev, cast(TextIO, fh), **kw)
+
+
+#: the forms of the machine-readable report, by file name ending (see :func:`report_format`)
+REPORT_FORMATS: dict[str, ReportFormat] = {
+    ".json": "json",
+    ".json.gz": "json.gz",
+    ".jsonl": "jsonl",
+    ".jsonl.gz": "jsonl.gz",
+}
+
+#: a JSON Lines record's ``record`` value for each list of the report
+_LINE_RECORDS = {
+    "findings": "finding",
+    "data_to_collect": "data_to_collect",
+    "unit_errors": "unit_error",
+    "rejected_rows": "rejected_row",
+}
+
+
+def report_format(path: str | os.PathLike[str]) -> ReportFormat:
+    """The report form a file name asks for: ``.json`` (default for any other name),
+    ``.json.gz`` (gzip-compressed), ``.jsonl`` (JSON Lines), ``.jsonl.gz``."""
+    name = os.fspath(path).lower()
+    for ending in sorted(REPORT_FORMATS, key=len, reverse=True):
+        if name.endswith(ending):
+            return REPORT_FORMATS[ending]
+    return "json"
+
+
+def write_json_lines(
+    ev: Evaluation,
+    out: TextIO,
+    *,
+    include_passing: bool = True,
+    tracking: Any = None,
+    problems_only: bool = False,
+) -> None:
+    """The report as JSON Lines: one object a line, for tools that read line by line.
+
+    The first line is ``{"record": "report", ...}`` with the policy, date, engine, summary (and
+    ``findings_listed``, ``since`` when present); then one line per finding, data-to-collect
+    entry, unit error and rejected row, each with ``"record"`` first (``finding``,
+    ``data_to_collect``, ``unit_error``, ``rejected_row``) and then the same keys as in the
+    JSON report.
+    """
+    with gc_paused():
+        sections = _sections(ev, include_passing, tracking, problems_only)
+        head: dict[str, Any] = {"record": "report"}
+        head.update((key, value) for key, value, is_list in sections if not is_list)
+        out.write(_dump(head) + "\n")
+        for key, value, is_list in sections:
+            if not is_list:
+                continue
+            record = _LINE_RECORDS[key]
+            for item in value:
+                out.write(_dump({"record": record, **item}) + "\n")
+
+
+def write_report_file(
+    ev: Evaluation,
+    path: str | os.PathLike[str],
+    *,
+    form: ReportFormat | None = None,
+    **kw: Any,
+) -> None:
+    """Write the machine-readable report in the form its file name asks for (``form``
+    overrides it): JSON, JSON Lines, either gzip-compressed. Compressed files are
+    byte-identical for identical input (no time stamp or file name in the gzip header).
+    Keywords as :func:`write_json`. Written beside ``path`` and renamed over it when complete.
+    """
+    import gzip
+
+    from fupin_rules.reports._files import replacing
+
+    form = form or report_format(path)
+    write = write_json_lines if form.startswith("jsonl") else write_json
+    if not form.endswith(".gz"):
+        with replacing(path, "w", encoding="utf-8", newline="\n") as fh:
+            write(ev, cast(TextIO, fh), **kw)
+        return
+    with (
+        replacing(path, "wb") as raw,
+        gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=6, mtime=0) as gz,
+        io.TextIOWrapper(cast(Any, gz), encoding="utf-8", newline="\n") as text,
+    ):
+        write(ev, text, **kw)  # closing the text closes the gzip stream, not the file
 
 
 def to_json_text(ev: Evaluation, *, include_passing: bool = True) -> str:
