@@ -6,8 +6,7 @@ the problem list (问题清单). Every finding cites its clause and names the po
 content hash and as-of date that produced it.
 """
 
-__version__ = "0.1.0"
-
+from fupin_rules._version import __version__
 from fupin_rules.api import EngineName, Evaluator, evaluate, get_engine, load_data
 from fupin_rules.domain.dataset import DataIssue, Dataset, LoadResult, load_dataset
 from fupin_rules.engine.cases import CaseResult, run_cases

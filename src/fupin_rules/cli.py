@@ -20,7 +20,6 @@ import json
 import os
 import sys
 from collections.abc import Iterator
-from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -28,6 +27,7 @@ import typer
 
 from fupin_rules._cli_help import HelpGroup
 from fupin_rules._gc import gc_paused
+from fupin_rules._resources import sample_data_path
 from fupin_rules._terminal import printable
 from fupin_rules.api import AUTO_BATCH_HOUSEHOLDS
 from fupin_rules.errors import FupinRulesError
@@ -59,11 +59,6 @@ def _date(text: str) -> dt.date:
         return dt.date.fromisoformat(text)
     except ValueError:
         raise typer.BadParameter(f"{text!r} is not a date YYYY-MM-DD") from None
-
-
-def sample_data_path() -> Path:
-    """The bundled sample county (the default input of ``check``)."""
-    return Path(str(resources.files("fupin_rules") / "data" / "sample_county.json"))
 
 
 @contextlib.contextmanager

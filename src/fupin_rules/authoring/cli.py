@@ -98,8 +98,8 @@ def diff(
         policy_diff = diff_policies(a, b)
         findings = None
         if data is not None:
+            from fupin_rules._resources import sample_data_path
             from fupin_rules.api import load_data
-            from fupin_rules.cli import sample_data_path
 
             loaded = load_data(sample_data_path() if data == "sample" else Path(data))
             findings = diff_findings(a, b, loaded.dataset, as_of, ignore_period=ignore_period)

@@ -51,9 +51,9 @@ import polars as pl
 
 from fupin_rules.batch.compiler import RULE_ERRORS, Compiler
 from fupin_rules.batch.frames import KEY, Tables, tables_from_dataset, tables_from_frames
+from fupin_rules.batch.plan import CHARTED_KINDS, rule_error, subject_mask
 from fupin_rules.batch.values import ConstList, NumV, Value, kleene_all
 from fupin_rules.domain.dataset import DataIssue, Dataset, LoadResult
-from fupin_rules.domain.entities import ENTITIES
 from fupin_rules.engine.run import Evaluation, SubjectError, tallies_from_counts
 from fupin_rules.expr.ir import Expr
 from fupin_rules.policy.model import Policy, Rule
@@ -72,12 +72,6 @@ __all__ = [
 ]
 
 Materialize = Literal["non_pass", "reports", "all", "none"]
-
-#: kinds whose passing findings the ``reports`` mode lists (few subjects; the charts show them)
-CHARTED_KINDS = frozenset({"village", "county"})
-
-#: entity kind -> (owner kind, collection) through which the reference plan visits it
-PLAN_OWNER: dict[str, tuple[str, str] | None] = ENTITIES.plan_owner
 
 VERDICT = "verdict"
 SUBJECT = "subject_id"
@@ -156,15 +150,6 @@ def prepare(policy: Policy, data: Any) -> Tables:
     if isinstance(data, Mapping):
         return tables_from_frames(data, policy.schema)
     raise TypeError(f"cannot evaluate {type(data).__name__}: pass a Dataset, LoadResult or frames")
-
-
-def subject_mask(compiler: Compiler, kind: str) -> pl.Expr:
-    """The subjects of a kind the reference plan visits."""
-    owner = PLAN_OWNER.get(kind)
-    if owner is None:
-        return pl.lit(True)
-    _, index = compiler.owner_index(*owner)
-    return pl.col(index).is_not_null()
 
 
 def _output_columns(name: str, v: Value, mask: pl.Expr) -> dict[str, pl.Expr]:
@@ -286,26 +271,6 @@ def compute(policy: Policy, frames: Any, on: dt.date) -> BatchResult:
         except RULE_ERRORS as exc:
             errors.append(rule_error(compiler, rule, exc))
     return BatchResult(policy, on, results, compiler, tables.issues, tuple(errors))
-
-
-def rule_error(compiler: Compiler, rule: Rule, exc: BaseException) -> SubjectError:
-    """The error row of a rule the batch engine could not evaluate (all its subjects)."""
-    kind = rule.entity
-    try:
-        n: int | None = compiler.frame(kind).filter(subject_mask(compiler, kind)).height
-    except RULE_ERRORS:
-        n = None
-    who = f"{n} {kind} subjects" if n is not None else f"the {kind} subjects"
-    from fupin_rules.engine.plan import OWNER
-
-    return SubjectError(
-        OWNER[kind],
-        kind,
-        "*",
-        f"rule {rule.id}: the batch engine could not evaluate it; its findings for {who} are "
-        f"missing (规则评估失败，该规则的结论缺失) — {type(exc).__name__}: {exc}",
-        rule.id,
-    )
 
 
 def rule_roots(rules: Iterable[Rule]) -> Iterator[tuple[str, Expr]]:

@@ -20,6 +20,7 @@ from typing import Any
 import polars as pl
 
 from fupin_rules.batch.compiler import Compiler
+from fupin_rules.batch.explain_sites import sites
 from fupin_rules.batch.frames import KEY, parent_column
 from fupin_rules.batch.values import ConstList, NumV
 from fupin_rules.domain.schema import LINKS
@@ -141,7 +142,6 @@ class MissingFinder:
         found = self._tables.get(key)
         if found is not None:
             return found
-        from fupin_rules.batch.explain import sites
 
         entries = [
             s for s in sites(self.c, expr, kind, pl.lit(True)) if s.tag not in ("param", "deadline")

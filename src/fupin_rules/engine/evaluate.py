@@ -13,7 +13,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from fupin_rules import __version__
+from fupin_rules._version import __version__
 from fupin_rules.engine.context import Context, RecordSubject
 from fupin_rules.engine.drill import MAX_CHILDREN_NAMED, display_field, display_text, drill_specs
 from fupin_rules.errors import FupinRulesError, RuleEvaluationError

@@ -54,6 +54,7 @@ from fupin_rules.policy.model import (
     Text,
     Variable,
 )
+from fupin_rules.policy.packages import check_version, folder_for
 
 __all__ = ["load_policy_dir"]
 
@@ -296,6 +297,16 @@ def _read_yaml(path: Path, problems: _Problems) -> Any:
     return None
 
 
+def _load_parent(ref: str) -> Policy:
+    """A parent named by ``extends`` when the caller gave no resolver: an installed name
+    (``county_2017@1.0.0``) or a folder, loaded without the cache of
+    :func:`fupin_rules.policy.discovery.load_policy` (which passes itself as the resolver)."""
+    folder, want_version = folder_for(ref)
+    parent = load_policy_dir(folder)
+    check_version(parent, ref, folder, want_version)
+    return parent
+
+
 def load_policy_dir(
     root: Path | str,
     *,
@@ -361,9 +372,7 @@ def load_policy_dir(
     parent: Policy | None = None
     if extends:
         if resolve_parent is None:
-            from fupin_rules.policy.discovery import load_policy
-
-            resolve_parent = load_policy
+            resolve_parent = _load_parent
         try:
             ref = str(extends)
             if "/" in ref or ref.startswith("."):  # a folder path: relative to this package

@@ -19,11 +19,9 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
 from fractions import Fraction
-from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import attrs
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
@@ -33,13 +31,14 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from openpyxl.writer.excel import ExcelWriter
 
 from fupin_rules.domain.dataset import Dataset
-from fupin_rules.domain.entities import ENTITIES, Parent
+from fupin_rules.domain.entities import ENTITIES
 from fupin_rules.engine.run import Evaluation
 from fupin_rules.expr.values import UNKNOWN, Interval
 from fupin_rules.findings.model import Finding, Outcome, json_value
 from fupin_rules.findings.render import explain, failing_summary
 from fupin_rules.reports._files import replacing
 from fupin_rules.reports.json_report import not_in_force_notice, summary
+from fupin_rules.reports.subjects import KIND_ZH, SubjectDirectory
 
 if TYPE_CHECKING:
     from fupin_rules.runs.tracking import Tracking
@@ -61,8 +60,6 @@ __all__ = [
     "write_problem_list",
 ]
 
-#: subject kind -> the Chinese word officials use (in report order: level by level)
-KIND_ZH: dict[str, str] = ENTITIES.names_zh
 #: report level -> (sheet title, English name); the order of the level sheets
 LEVELS: dict[str, tuple[str, str]] = {
     "county": ("县级目标", "county targets"),
@@ -90,91 +87,9 @@ _TITLE_FONT = Font(bold=True, size=13)
 _SECTION_FONT = Font(bold=True)
 
 
-@cache
-def _placed_by(kind: str, level: str) -> Parent | None:
-    """The parent link through which a record of ``kind`` belongs to a village or household:
-    a link to one, else the first link to a kind that belongs to one (``None``: neither)."""
-    parents = ENTITIES[kind].parents
-    direct = next((p for p in parents if p.kind == level), None)
-    if direct is not None:
-        return direct
-    return next((p for p in parents if _placed_by(p.kind, level) is not None), None)
-
-
 def level_of(subject_kind: str) -> str:
     """The report level (county / village / household / person) a subject kind is listed under."""
     return _LEVEL_OF_KIND.get(subject_kind, "county")
-
-
-@attrs.frozen
-class SubjectDirectory:
-    """Names and owners of subjects, taken from the dataset: who is who, and in which village.
-
-    Findings carry ids only; with a directory the reports add names (村名称, 姓名, 户主) and
-    group household and person problems by village. Without one (``SubjectDirectory()``),
-    only village-level findings can be placed in a village.
-    """
-
-    names: dict[tuple[str, str], str] = attrs.field(factory=dict)
-    villages: dict[tuple[str, str], str] = attrs.field(factory=dict)
-    households: dict[tuple[str, str], str] = attrs.field(factory=dict)
-
-    @classmethod
-    def from_dataset(cls, dataset: Dataset | None) -> SubjectDirectory:
-        """Index the dataset's names and village/household ownership (empty for ``None``)."""
-        if dataset is None:
-            return cls()
-        names: dict[tuple[str, str], str] = {}
-        villages: dict[tuple[str, str], str] = {}
-        households: dict[tuple[str, str], str] = {}
-        owners = {"village": villages, "household": households}
-        for e in ENTITIES:  # parents first: a record's village is its parent's
-            rows = (dataset.county,) if e.table == "county" else dataset.table(e.table) or ()
-            for r in rows:
-                key = r.key()
-                for level, found in owners.items():
-                    if e.kind == level:
-                        found[e.kind, key] = key
-                    elif (via := _placed_by(e.kind, level)) is not None:
-                        pid = getattr(r, via.field) if via.field else None
-                        if via.kind == level:
-                            if pid:
-                                found[e.kind, key] = str(pid)
-                        else:
-                            found[e.kind, key] = found.get((via.kind, str(pid)), "")
-                name = getattr(r, "name", None)
-                if name:
-                    names[e.kind, key] = name
-                    if e.kind == "person" and getattr(r, "is_head", None):
-                        names.setdefault(("household", r.household_id), f"户主 {name}")  # type: ignore[attr-defined]
-        return cls(names, villages, households)
-
-    def name(self, kind: str, subject_id: str) -> str:
-        """The subject's name, or ``""``."""
-        return self.names.get((kind, subject_id), "")
-
-    def village(self, kind: str, subject_id: str) -> str:
-        """The id of the village the subject belongs to, or ``""`` when not known."""
-        if kind == "village":
-            return subject_id
-        return self.villages.get((kind, subject_id), "")
-
-    def household(self, kind: str, subject_id: str) -> str:
-        """The id of the household the subject belongs to, or ``""``."""
-        return self.households.get((kind, subject_id), "")
-
-    def where(self, kind: str, subject_id: str) -> list[str]:
-        """The leading cells of a row about a subject: 所属村, 村名称, 所属户, 对象类型,
-        对象编码, 名称."""
-        vid = self.village(kind, subject_id)
-        return [
-            vid,
-            self.name("village", vid) if vid else "",
-            self.household(kind, subject_id),
-            KIND_ZH.get(kind, kind),
-            subject_id,
-            self.name(kind, subject_id),
-        ]
 
 
 def report_findings(ev: Evaluation) -> list[Finding]:
@@ -646,9 +561,12 @@ def write_problem_list(
     _summary_sheet(wb, ev, subjects)
 
     if tracking is not None:  # 整改台账: open problems with status, 帮扶责任人, days open
-        from fupin_rules.reports.rectification import write_ledger_sheet
+        from fupin_rules.reports.rectification import LEDGER_COLUMNS, ledger_rows
 
-        write_ledger_sheet(wb, tracking)
+        ledger = _Rows(wb, "整改台账", LEDGER_COLUMNS)  # continued past Excel's row limit
+        for row in ledger_rows(tracking):
+            ledger.append(row)
+        ledger.close()
 
     by_level: dict[str, list[Finding]] = {level: [] for level in LEVELS}
     for f in report_findings(ev):

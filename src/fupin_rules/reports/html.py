@@ -15,8 +15,8 @@ from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from fupin_rules import __version__
 from fupin_rules._gc import gc_paused
+from fupin_rules._version import __version__
 from fupin_rules.domain.dataset import Dataset
 from fupin_rules.engine.run import Evaluation
 from fupin_rules.expr.values import Interval

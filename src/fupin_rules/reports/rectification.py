@@ -1,5 +1,5 @@
-"""The rectification parts of the reports (整改): the Excel 整改台账 sheet and the HTML chart of
-open problems per township across runs. Both take a
+"""The rectification parts of the reports (整改): the rows of the Excel 整改台账 sheet and the
+HTML chart of open problems per township across runs. Both take a
 :class:`~fupin_rules.runs.tracking.Tracking` (``check --store`` / ``--since``)."""
 
 from __future__ import annotations
@@ -7,12 +7,10 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from openpyxl import Workbook
-
-from fupin_rules.reports.excel import KIND_ZH, _Rows
+from fupin_rules.reports.subjects import KIND_ZH
 from fupin_rules.runs.tracking import STATUSES, Tracking
 
-__all__ = ["ledger_rows", "progress_chart", "write_ledger_sheet"]
+__all__ = ["LEDGER_COLUMNS", "ledger_rows", "progress_chart"]
 
 #: columns of 整改台账 (the rectification ledger)
 LEDGER_COLUMNS: list[tuple[str, int]] = [
@@ -61,14 +59,6 @@ def ledger_rows(tracking: Tracking) -> list[list[Any]]:
             ]
         )
     return rows
-
-
-def write_ledger_sheet(wb: Workbook, tracking: Tracking) -> None:
-    """Add the 整改台账 sheet (continued on "整改台账 (2)" ... past Excel's row limit)."""
-    sheet = _Rows(wb, "整改台账", LEDGER_COLUMNS)
-    for row in ledger_rows(tracking):
-        sheet.append(row)
-    sheet.close()
 
 
 _LINE_COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2"]

@@ -424,7 +424,7 @@ class RunStore:
             db.close()
 
     def _create(self) -> None:
-        from fupin_rules import __version__
+        from fupin_rules._version import __version__
 
         with self._lock:
             self._db.execute("PRAGMA journal_mode = WAL")

@@ -36,6 +36,7 @@ import attrs
 from fupin_rules.domain.dataset import Dataset
 from fupin_rules.errors import RunStoreError
 from fupin_rules.findings.model import Finding
+from fupin_rules.reports.subjects import SubjectDirectory
 from fupin_rules.runs.store import Place, RunStore, StoredRun, problem_key
 
 __all__ = [
@@ -78,8 +79,6 @@ class Locator:
         """Index ``dataset`` (an empty locator for ``None``)."""
         if dataset is None:
             return cls()
-        from fupin_rules.reports.excel import SubjectDirectory
-
         sd = SubjectDirectory.from_dataset(dataset)
         return cls(
             village_township={v.village_id: v.township_id for v in dataset.villages},

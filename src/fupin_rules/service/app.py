@@ -808,6 +808,6 @@ def create_app(
 
 
 def _version() -> str:
-    from fupin_rules import __version__
+    from fupin_rules._version import __version__
 
     return __version__
