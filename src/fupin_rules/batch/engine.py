@@ -280,9 +280,6 @@ def rule_roots(rules: Iterable[Rule]) -> Iterator[tuple[str, Expr]]:
             yield rule.entity, e
 
 
-_ORDER = {"person": 0, "household": 0, "loan": 0, "payment": 0, "procedure_step": 0}
-
-
 def _rules_in_stratum_order(policy: Policy) -> Iterator[Rule]:
     strata = {"household": 0, "village": 1, "county": 2}
     from fupin_rules.engine.plan import OWNER

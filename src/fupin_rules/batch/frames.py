@@ -16,7 +16,6 @@ like :func:`fupin_rules.domain.dataset.load_dataset` does.
 
 from __future__ import annotations
 
-import datetime as dt
 import enum
 import operator
 from collections.abc import Mapping
@@ -30,7 +29,7 @@ from fupin_rules._gc import gc_paused
 from fupin_rules.domain.dataset import REFERENCES, TABLES, DataIssue, Dataset
 from fupin_rules.domain.entities import ENTITIES
 from fupin_rules.domain.schema import ENTITY_RECORDS, LINKS
-from fupin_rules.engine.context import KIND_TABLE, TABLE_KIND
+from fupin_rules.engine.context import TABLE_KIND
 from fupin_rules.expr import BOOL, DATE, NUMBER, EnumType, ListType, PrimitiveType, Schema, Type
 
 __all__ = ["KEY", "Tables", "parent_column", "tables_from_dataset", "tables_from_frames"]
@@ -355,11 +354,3 @@ def tables_from_frames(data: Mapping[str, Any], schema: Schema) -> Tables:
         frames[kind] = df
         dens.update({(kind, k): v for k, v in d.items()})
     return _finish(frames, dens, supplied, [], check_orphans=True)
-
-
-def table_of(kind: str) -> str:
-    """The table name of an entity kind (``county`` for the county)."""
-    return KIND_TABLE.get(kind, kind)
-
-
-_ = dt  # dates arrive as datetime.date values

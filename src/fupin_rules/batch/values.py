@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from fractions import Fraction
 from typing import TypeAlias
 
@@ -352,16 +352,3 @@ def const_expr(value: object) -> pl.Expr:
     if isinstance(value, dt.date):
         return pl.lit(value, dtype=pl.Date)
     raise TypeError(f"no scalar literal for {value!r}")
-
-
-def map_parts(v: NumV, fn: Callable[[pl.Expr], pl.Expr]) -> NumV:
-    """Apply ``fn`` to every expression of ``v`` (numerators, dynamic denominators, missing)."""
-
-    def rat(r: Rat) -> Rat:
-        return Rat(fn(r.num), r.den if isinstance(r.den, int) else fn(r.den))
-
-    return NumV(
-        rat(v.lo),
-        None if v.hi is None else rat(v.hi),
-        None if v.miss is None else fn(v.miss),
-    )
