@@ -245,7 +245,7 @@ class Evaluator:
     def _rule(self, rule_id: str) -> Rule:
         rule = self._rules.get(rule_id)
         if rule is None:
-            return self.policy.rule(rule_id)  # raises KeyError naming the known ids
+            return self.policy.rule(rule_id)  # UnknownRuleError: did you mean ...
         return rule
 
     def _decide(self, rule: Rule, subject: RecordSubject, ctx: Context, explain: bool) -> Finding:

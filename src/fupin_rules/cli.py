@@ -372,11 +372,8 @@ def explain_cmd(
     try:
         ev = Evaluator(policy, data or sample_data_path(), engine=engine)
         f = ev.finding(rule, subject, _date(on))
-    except FupinRulesError as exc:
+    except FupinRulesError as exc:  # an unknown rule id too (did you mean ...)
         _fail(str(exc))
-        return
-    except KeyError as exc:  # str() of a KeyError is the repr of its message
-        _fail(str(exc.args[0]) if exc.args else str(exc))
         return
     if lang == "json":
         # C0 controls are escaped by json; C1 ones (U+009B, a one-character CSI) are not

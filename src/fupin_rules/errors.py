@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 __all__ = [
+    "BatchUnsupportedError",
     "DataError",
     "EngineError",
     "EngineUnavailableError",
@@ -22,6 +23,7 @@ __all__ = [
     "ReportOutputError",
     "RuleEvaluationError",
     "RunStoreError",
+    "UnknownRuleError",
 ]
 
 
@@ -79,6 +81,16 @@ class PolicyNotFoundError(PolicyError):
     """No installed policy package or directory matches the reference."""
 
 
+class UnknownRuleError(PolicyError, KeyError):
+    """No rule of that id in the policy; the message lists the closest id (did you mean ...).
+
+    Also a ``KeyError`` (a rule looked up by id), whose message it shows as is.
+    """
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
 class PolicyLoadError(PolicyError):
     """A policy package failed validation; ``problems`` lists every problem found at once."""
 
@@ -101,6 +113,10 @@ class DataError(FupinRulesError):
 
 class EngineError(FupinRulesError):
     """The inference engine failed for a subject (an action raised, a session broke)."""
+
+
+class BatchUnsupportedError(EngineError, NotImplementedError):
+    """An expression the batch compiler cannot evaluate exactly (use the reference engine)."""
 
 
 class EngineUnavailableError(EngineError):

@@ -46,7 +46,7 @@ from fupin_rules.batch.values import (
 )
 from fupin_rules.domain.entities import ENTITIES
 from fupin_rules.domain.schema import LINKS
-from fupin_rules.errors import FupinRulesError
+from fupin_rules.errors import BatchUnsupportedError, FupinRulesError
 from fupin_rules.expr import BOOL, DATE, NUMBER, ListType, Type
 from fupin_rules.expr.ir import (
     Aggregate,
@@ -73,16 +73,12 @@ from fupin_rules.policy.model import Policy, ResolvedParameter, Variable
 __all__ = ["RULE_ERRORS", "BatchUnsupportedError", "Compiler", "ItemList"]
 
 
-class BatchUnsupportedError(NotImplementedError):
-    """An expression the batch compiler cannot evaluate exactly (use the reference engine)."""
-
-
 #: what compiling or evaluating a rule's expressions may raise; the batch engine turns each into
 #: an error row of that rule and goes on (the reference and inference engines do the same per
 #: unit)
 RULE_ERRORS: tuple[type[Exception], ...] = (
     FupinRulesError,
-    NotImplementedError,  # BatchUnsupportedError
+    NotImplementedError,
     pl.exceptions.PolarsError,
     ArithmeticError,
     ValueError,

@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 import attrs
 
+from fupin_rules.errors import UnknownRuleError
 from fupin_rules.expr import UNKNOWN, Expr, Schema, Type
 
 __all__ = [
@@ -273,7 +274,8 @@ class Policy:
         return f"{self.meta.id}@{self.meta.version}#{self.content_hash[:12]}"
 
     def rule(self, rule_id: str) -> Rule:
-        """A rule by id (KeyError with the known ids if absent)."""
+        """A rule by id; :class:`~fupin_rules.errors.UnknownRuleError` (a ``KeyError``) with the
+        closest id if absent."""
         for r in self.rules:
             if r.id == rule_id:
                 return r
@@ -281,7 +283,7 @@ class Policy:
 
         close = difflib.get_close_matches(rule_id, [r.id for r in self.rules], n=1)
         hint = f"; did you mean {close[0]!r}?" if close else "; `fupin-rules coverage` lists them"
-        raise KeyError(f"no rule {rule_id!r} in {self.ref}{hint}")
+        raise UnknownRuleError(f"no rule {rule_id!r} in {self.ref}{hint}")
 
     @property
     def effective(self) -> tuple[dt.date | None, dt.date | None]:
