@@ -276,7 +276,15 @@ def content_hash(root: Path) -> str:
 
 
 def _read_yaml(path: Path, problems: _Problems) -> Any:
-    yaml = YAML(typ="rt")
+    import yaml as pyyaml
+
+    from fupin_rules.policy._yaml import Unsupported, load_fast
+
+    try:  # libyaml, marks as ruamel's; ruamel below reads what it does not reproduce
+        return load_fast(path.read_text(encoding="utf-8"))
+    except (Unsupported, pyyaml.YAMLError, UnicodeDecodeError, OSError, ValueError):
+        pass
+    yaml = YAML(typ="rt")  # the reference reader: its messages for what the fast one refuses
     try:
         with path.open(encoding="utf-8") as fh:
             return yaml.load(fh)
