@@ -25,7 +25,7 @@ from fupin_rules.engine.run import (
 )
 from fupin_rules.errors import EngineError, FupinRulesError
 from fupin_rules.findings.model import Finding, Outcome
-from fupin_rules.policy.discovery import load_policy
+from fupin_rules.policy.discovery import resolve_policy
 from fupin_rules.policy.model import Policy, Rule
 
 __all__ = [
@@ -127,10 +127,6 @@ def load_data(source: str | Path | Mapping[str, Any]) -> LoadResult:
     return result
 
 
-def _policy(policy: Policy | str | Path) -> Policy:
-    return policy if isinstance(policy, Policy) else load_policy(policy)
-
-
 def _dataset(
     data: Dataset | LoadResult | Mapping[str, Any] | str | Path,
 ) -> tuple[Dataset, LoadResult | None]:
@@ -159,7 +155,7 @@ def evaluate(
     ``progress(stratum, n)`` is called after each unit (household, village, county) is done
     (by the batch engine: once per stratum, with the number of its units).
     """
-    pol = _policy(policy)
+    pol = resolve_policy(policy)
     ds, loaded = _dataset(data)
     chosen, reason = choose_engine(engine, ds)
     if chosen == "batch":
@@ -219,7 +215,7 @@ class Evaluator:
         engine: EngineName | str = "auto",
     ) -> None:
         _check_engine_name(str(engine))
-        self.policy = _policy(policy)
+        self.policy = resolve_policy(policy)
         self.dataset, self.loaded = _dataset(data)
         self.index = DatasetIndex(self.dataset)
         self.engine_name = str(engine)

@@ -56,6 +56,7 @@ from fupin_rules.batch.values import ConstList, NumV, Value, kleene_all
 from fupin_rules.domain.dataset import DataIssue, Dataset, LoadResult
 from fupin_rules.engine.run import Evaluation, SubjectError, tallies_from_counts
 from fupin_rules.expr.ir import Expr
+from fupin_rules.policy.discovery import resolve_policy
 from fupin_rules.policy.model import Policy, Rule
 
 __all__ = [
@@ -287,14 +288,6 @@ def _rules_in_stratum_order(policy: Policy) -> Iterator[Rule]:
     yield from sorted(policy.rules, key=lambda r: strata[OWNER[r.entity]])
 
 
-def _load(policy: Policy | str | Path) -> Policy:
-    if isinstance(policy, Policy):
-        return policy
-    from fupin_rules.policy.discovery import load_policy
-
-    return load_policy(policy)
-
-
 def evaluate_batch(
     policy: Policy | str | Path,
     data: Dataset | LoadResult | Mapping[str, Any],
@@ -316,7 +309,7 @@ def evaluate_batch(
     """
     from fupin_rules.batch.explain import materialize_findings
 
-    pol = _load(policy)
+    pol = resolve_policy(policy)
     result = compute(pol, data, on)
     errors = list(result.errors)
     findings, na = materialize_findings(result, materialize, keep_not_applicable, errors)

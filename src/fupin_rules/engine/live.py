@@ -577,9 +577,10 @@ class Session:
         on: dt.date,
         partition_size: int = DEFAULT_PARTITION_SIZE,
     ) -> None:
-        from fupin_rules.api import _dataset, _policy
+        from fupin_rules.api import _dataset
+        from fupin_rules.policy.discovery import resolve_policy
 
-        self.policy = _policy(policy)
+        self.policy = resolve_policy(policy)
         ds, _ = _dataset(dataset)
         self.on = on
         self.partition_size = partition_size

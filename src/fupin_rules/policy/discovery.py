@@ -6,6 +6,7 @@ The folders are found by :mod:`fupin_rules.policy.packages`; the loader resolves
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -21,7 +22,14 @@ from fupin_rules.policy.packages import (
     releases,
 )
 
-__all__ = ["ENTRY_POINT_GROUP", "RELEASES_FOLDER", "available_policies", "load_policy", "releases"]
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "RELEASES_FOLDER",
+    "available_policies",
+    "load_policy",
+    "releases",
+    "resolve_policy",
+]
 
 _cache: dict[tuple[str, str], Policy] = {}
 _lock = threading.Lock()
@@ -53,3 +61,9 @@ def load_policy(
                 _cache[key] = policy
     check_version(policy, str(ref), folder, want_version)
     return policy
+
+
+def resolve_policy(policy: Policy | str | os.PathLike[str]) -> Policy:
+    """The policy itself, or the one a name or folder names (see :func:`load_policy`): what
+    every entry point taking ``policy: Policy | str | Path`` does with it."""
+    return policy if isinstance(policy, Policy) else load_policy(os.fspath(policy))

@@ -34,7 +34,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from pathlib import Path
 from typing import Any, Literal
 
 import attrs
@@ -57,6 +56,7 @@ from fupin_rules.engine.plan import OWNER
 from fupin_rules.engine.run import Evaluation, tallies_from_counts
 from fupin_rules.expr.printer import to_source
 from fupin_rules.findings.model import Finding
+from fupin_rules.policy.discovery import resolve_policy
 from fupin_rules.policy.model import Policy, Rule
 from fupin_rules.scale._layout import (
     PARTITIONED_TABLES,
@@ -427,9 +427,7 @@ class PartitionOutput:
 def _load_policy(policy: Policy | str | os.PathLike[str], want_hash: str | None) -> Policy:
     if isinstance(policy, Policy):
         return policy
-    from fupin_rules.policy.discovery import load_policy
-
-    loaded = load_policy(Path(policy))
+    loaded = resolve_policy(policy)
     if want_hash is not None and loaded.content_hash != want_hash:
         raise PartitionError(
             f"policy at {policy} has content hash {loaded.content_hash[:12]} on this worker, "
