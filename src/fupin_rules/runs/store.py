@@ -30,7 +30,7 @@ import os
 import sqlite3
 import struct
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -640,6 +640,20 @@ class RunStore:
                     self._db.execute("ROLLBACK")
                 raise RunStoreError(f"run store {self.path}: {exc}") from exc
         return ids
+
+    def insert_decision_rows(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Append decision rows already in column order (``recorded_at`` ISO text, policy ref,
+        id, version, hash, as-of date ISO text, input digest, rule, subject, verdict, result JSON
+        text) in one transaction: the service's decision log, which needs no ids back."""
+        with self._lock:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                self._db.executemany(_INSERT_DECISION, rows)
+                self._db.execute("COMMIT")
+            except sqlite3.DatabaseError as exc:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise RunStoreError(f"run store {self.path}: {exc}") from exc
 
     def decisions(self, *, limit: int | None = None) -> list[Decision]:
         """The recorded decisions, newest first (at most ``limit``)."""

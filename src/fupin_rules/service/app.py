@@ -468,9 +468,11 @@ def create_app(
             )
         ev = _evaluator(p, loaded)
         try:
+            # the answer carries the finding's conditions: evaluate once, explained (the lean
+            # decision first and the explanation after would evaluate the rule twice)
             if rule.kind == "eligibility":
-                return ev.eligibility(req.subject, req.rule, req.on)
-            return ev.finding(req.rule, req.subject, req.on)
+                return ev.eligibility(req.subject, req.rule, req.on, explain=True)
+            return ev.finding(req.rule, req.subject, req.on, explain=True)
         except FupinRulesError as exc:
             raise Problem(
                 422, "unprocessable", "The request could not be answered", str(exc)
@@ -586,9 +588,9 @@ def create_app(
         ev = _evaluator(p, loaded)
         try:
             fs = list(
-                ev.household(req.subject, req.on)
+                ev.household(req.subject, req.on, explain=True)
                 if kind == "household"
-                else ev.village(req.subject, req.on)
+                else ev.village(req.subject, req.on, explain=True)
             )
         except FupinRulesError as exc:
             raise Problem(

@@ -119,21 +119,23 @@ class StoreDecisionLog:
                 batch, self._pending = self._pending, []
             error: RunStoreError | None = None
             try:
-                self.store.record_decisions(
-                    {
-                        "policy_ref": e.policy_ref,
-                        "policy_id": e.policy_id,
-                        "policy_version": e.policy_version,
-                        "policy_hash": e.policy_hash,
-                        "on": e.on,
-                        "input_digest": e.input_digest,
-                        "rule_id": e.rule_id,
-                        "subject": e.subject,
-                        "verdict": e.verdict,
-                        "result": e.result,
-                        "recorded_at": e.at,
-                    }
-                    for e in batch
+                self.store.insert_decision_rows(
+                    [
+                        (
+                            (e.at or _now()).isoformat(),
+                            e.policy_ref,
+                            e.policy_id,
+                            e.policy_version,
+                            e.policy_hash,
+                            e.on.isoformat(),
+                            e.input_digest,
+                            e.rule_id,
+                            e.subject,
+                            e.verdict,
+                            e.result,
+                        )
+                        for e in batch
+                    ]
                 )
             except RunStoreError as exc:
                 error = exc

@@ -135,7 +135,7 @@ def test_a_failed_commit_refuses_every_later_decision(
     def disk_full(rows: object) -> list[int]:
         raise RunStoreError("database or disk is full")
 
-    monkeypatch.setattr(log.store, "record_decisions", disk_full)
+    monkeypatch.setattr(log.store, "insert_decision_rows", disk_full)
     log.append([_entry(7)])
     with pytest.raises(RunStoreError, match="disk is full"):
         log.flush()
