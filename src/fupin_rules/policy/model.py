@@ -31,7 +31,6 @@ __all__ = [
 
 Status = Literal["seed", "assumed"]
 RuleKind = Literal["eligibility", "compliance", "target"]
-ENTITY_ORDER = ("person", "household", "village", "county")
 
 
 @attrs.frozen
