@@ -62,7 +62,14 @@ _REQUIRED = frozenset(e.table for e in ENTITIES if e.required)
 
 @attrs.frozen
 class DataIssue:
-    """One input row that could not become a record, and why."""
+    """One problem of the input: a row that could not become a record and why, or (without a
+    row) a table or column that could not be read as written.
+
+    ``severity`` is ``"error"`` when something was not read (a row with a row number is then a
+    *rejected row*) and ``"warning"`` when everything was read but the user should know how
+    (the encoding a file was decoded with, a hidden sheet, merged cells read as empty, ...).
+    Warnings are never counted as rejected rows.
+    """
 
     source: str  # file name (or "<memory>")
     table: str
@@ -71,6 +78,12 @@ class DataIssue:
     field: str | None
     message: str
     column: str | None = None  # the column header as written in the source, when it differs
+    severity: str = "error"  # "error" (not read) | "warning" (read; noted)
+
+    @property
+    def rejects_row(self) -> bool:
+        """True when this issue is about one input row that did not become a record."""
+        return self.row is not None and self.severity == "error"
 
     def render(self) -> str:
         """One line: ``file:table:row (id) field: message``."""
@@ -80,7 +93,8 @@ class DataIssue:
         rid = f" ({self.record_id})" if self.record_id else ""
         fld = f" {self.field}" if self.field else ""
         col = f" [{self.column}]" if self.column and self.column != self.field else ""
-        return f"{where}{rid}{fld}{col}: {self.message}"
+        note = "提示 warning: " if self.severity == "warning" else ""
+        return f"{where}{rid}{fld}{col}: {note}{self.message}"
 
 
 @attrs.frozen
@@ -156,8 +170,9 @@ class LoadResult:
 
 
 def rejected_row_count(issues: Iterable[DataIssue]) -> int:
-    """Distinct rows (source, table, row) the issues reject; issues about no row are not rows."""
-    return len({(i.source, i.table, i.row) for i in issues if i.row is not None})
+    """Distinct rows (source, table, row) the issues reject; issues about no row (a table, a
+    column) and warnings are not rejected rows."""
+    return len({(i.source, i.table, i.row) for i in issues if i.rejects_row})
 
 
 _SHORT = reprlib.Repr()

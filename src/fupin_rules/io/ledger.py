@@ -28,12 +28,14 @@ evaluated without it; a path that is not a ledger raises :class:`LedgerError`.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 import io
 import json
 import os
 import re
+import stat
 import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
@@ -116,6 +118,8 @@ def read_ledger(path: str | os.PathLike[str], *, format: LedgerFormat | None = N
     """
     p = Path(path)
     fmt = format or detect_format(p)
+    if fmt in ("json", "xlsx"):
+        _check_regular(p)
     if fmt == "json":
         return _read_json(p)
     if fmt == "xlsx":
@@ -148,21 +152,45 @@ def _display(path: Path) -> str:
 
 
 def _split_header(
-    table: str, numbered_rows: Iterable[tuple[int, Sequence[object]]]
+    table: str,
+    numbered_rows: Iterable[tuple[int, Sequence[object]]],
+    source: str,
+    issues: list[DataIssue],
 ) -> tuple[list[object], list[tuple[int, Sequence[object]]]]:
     """Find the header row (skipping title rows above it); return it and the data rows.
 
-    The header is the first non-empty row, among the first few, that names a known column; if
-    none does, the first non-empty row (its unknown columns are then reported).
+    The header is the row, among the first few non-empty ones, that names the most known
+    columns (the first of equals); if none names any, the first non-empty row (its unknown
+    columns are then reported). Rows above the header are reported as skipped.
     """
     rows = [(n, r) for n, r in numbered_rows if not all(is_empty(c) for c in r)]
     if not rows:
         return [], []
-    at = 0
+    at, best = 0, 0
     for k, (_, row) in enumerate(rows[:_HEADER_SCAN_ROWS]):
-        if any(isinstance(c, str) and resolve_column(table, c)[0] is not None for c in row):
-            at = k
-            break
+        known = sum(
+            1 for c in row if isinstance(c, str) and resolve_column(table, c)[0] is not None
+        )
+        if known > best:
+            at, best = k, known
+    # one-cell rows above the header are titles (竹山县贫困户台账): skipped, as documented; rows
+    # with more cells might be data or a second header, so their skipping is reported
+    if at and any(sum(1 for c in row if not is_empty(c)) > 1 for _, row in rows[:at]):
+        skipped = [n for n, _ in rows[:at]]
+        where = f"row {skipped[0]}" if len(skipped) == 1 else f"rows {skipped[0]}-{skipped[-1]}"
+        first = [c for c in rows[0][1] if not is_empty(c)]
+        issues.append(
+            DataIssue(
+                source,
+                table,
+                None,
+                None,
+                None,
+                f"{where} above the header (row {rows[at][0]}) not read: taken as a title "
+                f"(表头上方的行已跳过): {short_repr(first)}",
+                severity="warning",
+            )
+        )
     return list(rows[at][1]), rows[at + 1 :]
 
 
@@ -176,32 +204,222 @@ def _xlsx_sheets(path: Path) -> tuple[list[_Sheet], list[DataIssue]]:
     sheets: list[_Sheet] = []
     issues: list[DataIssue] = []
     try:
-        for ws in workbook.worksheets:
+        # a visible sheet always wins over a hidden one for the same table (a hidden sheet is
+        # often a stale copy): visible sheets are read first, a hidden copy is then ignored
+        ordered = sorted(workbook.worksheets, key=lambda ws: ws.sheet_state != "visible")
+        for ws in ordered:
             source = f"{path.name}!{ws.title}"
             table, hint = resolve_table(ws.title)
             if table is None:
                 issues.append(_unknown_table(source, ws.title, hint))
                 continue
+            if ws.sheet_state != "visible":
+                issues.append(
+                    DataIssue(
+                        source,
+                        table,
+                        None,
+                        None,
+                        None,
+                        f"sheet {ws.title!r} is hidden (隐藏工作表); it is read only if no visible "
+                        "sheet holds the same table",
+                        severity="warning",
+                    )
+                )
             try:
                 with warnings.catch_warnings():
                     # openpyxl warns about impossible date serials and reads them as errors;
                     # the cell then fails validation and is reported with its row and column
                     warnings.simplefilter("ignore", UserWarning)
                     numbered = enumerate(ws.iter_rows(values_only=True), start=1)
-                    headers, rows = _split_header(table, numbered)
+                    headers, rows = _split_header(table, numbered, source, issues)
             except (OverflowError, ValueError, TypeError) as exc:
                 raise LedgerError(f"{source}: cannot read the sheet ({exc})") from exc
+            issues.extend(_xlsx_cell_notes(ws, source, table))
             sheets.append(_Sheet(table, source, headers, rows, excel=True))
     finally:
         workbook.close()
     return sheets, issues
 
 
-def _decode(data: bytes) -> str:
+_MERGE = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]+\d+(?::[A-Z]+\d+)?)"')
+_CELL = re.compile(rb"<(?:\w+:)?c\b([^>]*?)(?:/>|>(.*?)</(?:\w+:)?c>)", re.S)
+_CELL_REF = re.compile(rb'\br="([A-Z]+\d+)"')
+_FORMULA = re.compile(rb"<(?:\w+:)?f\b[^>]*?(?:/>|>(.*?)</(?:\w+:)?f>)", re.S)
+_VALUE = re.compile(rb"<(?:\w+:)?v\b[^>]*?(?:/>|>(.*?)</(?:\w+:)?v>)", re.S)
+_NOTE_CELLS = 5
+
+
+def _xlsx_cell_notes(ws: Any, source: str, table: str) -> list[DataIssue]:
+    """Merged cells and formulas without a saved value: read as empty, so say so.
+
+    openpyxl's read-only sheets know neither, so the sheet's XML is scanned (only the cells
+    holding a formula are looked at closely).
+    """
     try:
-        return data.decode("utf-8-sig")
+        with ws.parent._archive.open(ws._worksheet_path) as fh:
+            xml = fh.read()
+    except (AttributeError, KeyError, OSError):  # not a read-only sheet of a zip archive
+        return []
+    notes: list[DataIssue] = []
+    merged = [m.decode() for m in _MERGE.findall(xml) if b":" in m]
+    if merged:
+        shown = ", ".join(merged[:_NOTE_CELLS]) + (
+            f" and {len(merged) - _NOTE_CELLS} more" if len(merged) > _NOTE_CELLS else ""
+        )
+        notes.append(
+            DataIssue(
+                source,
+                table,
+                None,
+                None,
+                None,
+                f"{len(merged)} merged cell range(s) (合并单元格): {shown}; only the first cell of "
+                "a range holds its value, the others are read as empty (unknown); unmerge and "
+                "fill the cells",
+                severity="warning",
+            )
+        )
+    if b"<f" not in xml and b":f" not in xml:
+        return notes
+    blank: list[str] = []
+    for attrs_, body in _CELL.findall(xml):
+        if not body or not _FORMULA.search(body):
+            continue
+        value = _VALUE.search(body)
+        if value is not None and value.group(1):
+            continue
+        if b"<is>" in body:
+            continue
+        ref = _CELL_REF.search(attrs_)
+        blank.append(ref.group(1).decode() if ref else "?")
+    if blank:
+        shown = ", ".join(blank[:_NOTE_CELLS]) + (
+            f" and {len(blank) - _NOTE_CELLS} more" if len(blank) > _NOTE_CELLS else ""
+        )
+        notes.append(
+            DataIssue(
+                source,
+                table,
+                None,
+                None,
+                None,
+                f"{len(blank)} formula cell(s) without a saved value (公式没有计算结果): {shown}; "
+                "they are read as empty (unknown); open and save the workbook in Excel or WPS "
+                "so the values are stored",
+                severity="warning",
+            )
+        )
+    return notes
+
+
+_NOT_UTF8 = re.compile("[\udc80-\udcff]")
+_NON_ASCII = re.compile("[^\x00-\x7f]")
+
+
+def _decode(data: bytes, source: str, table: str) -> tuple[str, list[DataIssue]]:
+    """Decode one CSV file, deciding its encoding on evidence; say what was decided.
+
+    UTF-8 (a BOM is fine) when it decodes. Otherwise the characters that do read as UTF-8 are
+    weighed against the bytes that do not: a UTF-8 file with a stray byte (one cp1252 ``é``)
+    stays UTF-8, its undecodable bytes kept as ``\\udcXX`` escapes that :func:`_csv_sheets`
+    turns into U+FFFD and reports cell by cell; a file with no UTF-8 text that reads as
+    GB18030 (Excel's "CSV" on a Chinese Windows) is GB18030, reported as a warning.
+    """
+    try:
+        return data.decode("utf-8-sig"), []
     except UnicodeDecodeError:
-        return data.decode("gb18030")  # Excel's "CSV" on a Chinese Windows
+        pass
+    escaped = data.decode("utf-8-sig", errors="surrogateescape")
+    bad = len(_NOT_UTF8.findall(escaped))
+    good = len(_NON_ASCII.findall(escaped)) - bad
+    if good < bad and not data.startswith(codecs.BOM_UTF8):
+        try:
+            text = data.decode("gb18030")
+        except UnicodeDecodeError:
+            pass
+        else:
+            return text, [
+                DataIssue(
+                    source,
+                    table,
+                    None,
+                    None,
+                    None,
+                    f"read as GB18030/GBK, not UTF-8 (按 GB18030 编码读取): {bad:,} bytes are not "
+                    f"UTF-8 and {good:,} characters are; save the file as UTF-8 to be sure",
+                    severity="warning",
+                )
+            ]
+    return escaped, [
+        DataIssue(
+            source,
+            table,
+            None,
+            None,
+            None,
+            f"read as UTF-8 (按 UTF-8 编码读取): {good:,} characters are UTF-8 but {bad:,} "
+            "bytes are not; each cell holding one is named in a warning and shows U+FFFD (�) "
+            "there",
+            severity="warning",
+        )
+    ]
+
+
+def _read_table_file(folder: Path, file: Path, source: str) -> bytes:
+    """The bytes of one table file of a ledger folder (see :func:`_check_table_file`)."""
+    _check_table_file(folder, file, source)
+    try:
+        return file.read_bytes()
+    except OSError as exc:
+        raise LedgerError(f"{source}: cannot read the file ({exc.strerror or exc})") from exc
+
+
+def _check_table_file(folder: Path, file: Path, source: str) -> None:
+    """Refuse a link that leaves the ledger folder (``persons.csv -> /etc/passwd``) and anything
+    that is not a regular file (a FIFO or a device would block or never end)."""
+    if file.is_symlink():
+        try:
+            target = file.resolve(strict=True)
+        except (OSError, RuntimeError) as exc:
+            raise LedgerError(f"{source}: a link that leads nowhere ({exc})") from exc
+        if not target.is_relative_to(folder.resolve()):
+            raise LedgerError(
+                f"{source}: a link to a file outside the ledger folder ({target}); refused "
+                "(链接指向台账文件夹之外, 拒绝读取); copy the file into the folder"
+            )
+    try:
+        mode = file.stat().st_mode
+    except OSError as exc:
+        raise LedgerError(f"{source}: cannot read the file ({exc.strerror or exc})") from exc
+    if not stat.S_ISREG(mode):
+        raise LedgerError(
+            f"{source}: not a regular file ({_file_kind(mode)}); refused (不是普通文件, 拒绝读取)"
+        )
+
+
+def _file_kind(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a file"
+
+
+def _check_regular(path: Path) -> None:
+    """A ledger given as one file (JSON, xlsx) must be a regular file too."""
+    try:
+        mode = path.stat().st_mode
+    except OSError as exc:
+        raise LedgerError(f"{path}: cannot read the file ({exc.strerror or exc})") from exc
+    if not stat.S_ISREG(mode):
+        raise LedgerError(
+            f"{path}: not a regular file ({_file_kind(mode)}); refused (不是普通文件, 拒绝读取)"
+        )
 
 
 def _table_files(
@@ -221,10 +439,8 @@ def _csv_sheets(folder: Path) -> tuple[list[_Sheet], list[DataIssue]]:
     sheets: list[_Sheet] = []
     issues: list[DataIssue] = []
     for file, source, table in _table_files(folder, "csv", issues):
-        try:
-            text = _decode(file.read_bytes())
-        except UnicodeDecodeError as exc:
-            raise LedgerError(f"{source}: not UTF-8 or GB18030 text ({exc})") from exc
+        text, notes = _decode(_read_table_file(folder, file, source), source, table)
+        issues.extend(notes)
         reader = csv.reader(io.StringIO(text, newline=""))
         numbered: list[tuple[int, Sequence[object]]] = []
         line = 0
@@ -234,7 +450,34 @@ def _csv_sheets(folder: Path) -> tuple[list[_Sheet], list[DataIssue]]:
                 line = reader.line_num
         except csv.Error as exc:
             raise LedgerError(f"{source}:{reader.line_num}: malformed CSV ({exc})") from exc
-        headers, rows = _split_header(table, numbered)
+        escaped: list[tuple[int, list[str]]] = []  # rows with bytes that are not UTF-8
+        if any(n.message.startswith("read as UTF-8") for n in notes):
+            for k, (n, raw) in enumerate(numbered):
+                cells = [str(c) for c in raw]
+                if any(_NOT_UTF8.search(c) for c in cells):
+                    escaped.append((n, cells))
+                    numbered[k] = (n, [_NOT_UTF8.sub("\ufffd", c) for c in cells])
+        headers, rows = _split_header(table, numbered, source, issues)
+        for n, cells in escaped:
+            for i, cell in enumerate(cells):
+                found = _NOT_UTF8.findall(cell)
+                if not found:
+                    continue
+                header = str(headers[i]) if i < len(headers) else f"column {i + 1}"
+                issues.append(
+                    DataIssue(
+                        source,
+                        table,
+                        n,
+                        None,
+                        None,
+                        f"byte(s) {' '.join(f'0x{ord(c) - 0xDC00:02X}' for c in found[:5])} "
+                        "are not UTF-8 (无法解码的字节); the cell is read with U+FFFD (�) in their "
+                        "place",
+                        header,
+                        severity="warning",
+                    )
+                )
         sheets.append(_Sheet(table, source, headers, rows))
     return sheets, issues
 
@@ -245,6 +488,7 @@ def _parquet_sheets(folder: Path) -> tuple[list[_Sheet], list[DataIssue]]:
     sheets: list[_Sheet] = []
     issues: list[DataIssue] = []
     for file, source, table in _table_files(folder, "parquet", issues):
+        _check_table_file(folder, file, source)
         try:
             columns = pq.read_table(file).to_pydict()
         except Exception as exc:  # pyarrow raises ArrowInvalid, OSError, UnicodeDecodeError, ...
@@ -460,12 +704,31 @@ def _convert(sheet: _Sheet) -> _Converted:
     flagged_unnamed: set[int] = set()
     # a column repeats few distinct values (codes, 是/否, dates): each is parsed once per column
     caches: dict[int, dict[tuple[type, object], object]] = {i: {} for i in by_index}
+    width = len(sheet.headers)
     for number, row in sheet.rows:
         record: dict[str, Any] = {}
         problems: list[DataIssue] = []
         rid = None
         if key_index is not None and key_index < len(row) and not is_empty(row[key_index]):
             rid = str(row[key_index]).strip()
+        if len(row) > width and any(not is_empty(c) for c in row[width:]):
+            extra = [c for c in row[width:] if not is_empty(c)]
+            where = _letter(width) if sheet.excel else f"column {width + 1}"
+            out.issues.append(
+                DataIssue(
+                    sheet.source,
+                    sheet.table,
+                    number,
+                    rid,
+                    None,
+                    f"the row has {len(row)} cells but the header has {width} (多出的单元格): "
+                    f"{short_repr(extra)} beyond the header; a comma inside a value without "
+                    "quotes shifts the cells, so the row is not read",
+                    where,
+                )
+            )
+            out.bad_rows += 1
+            continue
         for i, value in enumerate(row):
             spec = by_index.get(i)
             if spec is None:
@@ -593,17 +856,18 @@ def _assemble(sheets: list[_Sheet], issues: list[DataIssue], *, source: str) -> 
     extra_rows = 0
     for sheet in sheets:
         if sheet.table in converted:
+            # two files or sheets for one table: the first is read; every row of this copy is
+            # listed (and counted) as not read, so no row disappears without a word
             first = converted[sheet.table].sheet.source
-            issues.append(
-                DataIssue(
-                    sheet.source,
-                    sheet.table,
-                    None,
-                    None,
-                    None,
-                    f"table {sheet.table!r} appears twice (also {first}); this copy is ignored",
-                )
+            message = (
+                f"table {sheet.table!r} appears again (also {first}) (同一表出现两次); the first "
+                "copy is read, this copy is ignored"
             )
+            if not sheet.rows:
+                issues.append(DataIssue(sheet.source, sheet.table, None, None, None, message))
+            for number, _ in sheet.rows:
+                issues.append(DataIssue(sheet.source, sheet.table, number, None, None, message))
+            extra_rows += len(sheet.rows)
             continue
         converted[sheet.table] = _convert(sheet)
     for conv in converted.values():

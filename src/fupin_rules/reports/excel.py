@@ -596,7 +596,11 @@ def write_problem_list(
     for i in ev.data_issues:
         sheet.append(
             [
-                "输入行被拒 rejected row",
+                "输入提示 input warning"
+                if i.severity == "warning"
+                else "输入行被拒 rejected row"
+                if i.row is not None
+                else "输入未读 not read",
                 i.source,
                 i.table,
                 i.row,

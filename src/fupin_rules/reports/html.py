@@ -504,7 +504,17 @@ def _missing(ev: Evaluation) -> str:
 
 
 def _errors(ev: Evaluation, max_rows: int) -> str:
-    rows = [("输入行被拒", i.render()) for i in ev.data_issues] + [
+    rows = [
+        (
+            "输入提示"
+            if i.severity == "warning"
+            else "输入行被拒"
+            if i.row is not None
+            else "输入未读",
+            i.render(),
+        )
+        for i in ev.data_issues
+    ] + [
         ("单元评估失败", f"{e.stratum} {e.subject_kind} {e.subject_id}: {e.message}")
         for e in ev.errors
     ]

@@ -9,7 +9,7 @@ from collections import Counter
 from typing import Any, Literal, TextIO, cast
 
 from fupin_rules._gc import gc_paused
-from fupin_rules.domain.dataset import DataIssue
+from fupin_rules.domain.dataset import DataIssue, rejected_row_count
 from fupin_rules.engine.run import Evaluation, SubjectError
 from fupin_rules.findings.model import Outcome
 from fupin_rules.findings.render import finding_to_json
@@ -60,9 +60,12 @@ def summary(ev: Evaluation) -> dict[str, Any]:
         "problems": len(ev.problems()),
         "unknown": len(ev.unknowns()),
         "unit_errors": len(ev.errors),
-        "rejected_rows": len({(i.source, i.table, i.row) for i in ev.data_issues}),
+        "rejected_rows": rejected_row_count(ev.data_issues),
         "by_rule": {r: dict(sorted(c.items())) for r, c in sorted(by_rule.items())},
     }
+    warnings = sum(1 for i in ev.data_issues if i.severity == "warning")
+    if warnings:  # only then: other reports stay byte-identical
+        out["input_warnings"] = warnings
     assumed = len(ev.problems_assumed())
     if assumed:  # the 问题清单 in two parts: stated by the text / resting on assumptions
         out["problems_text_stated"] = out["problems"] - assumed
@@ -154,8 +157,15 @@ def _sections(
         ("findings", (finding_to_json(f) for f in findings) if findings else [], True),
         ("data_to_collect", unknown_fields(ev), True),
         ("unit_errors", [_unit_error(e) for e in ev.errors], True),
-        ("rejected_rows", [_rejected_row(i) for i in ev.data_issues], True),
+        (
+            "rejected_rows",
+            [_rejected_row(i) for i in ev.data_issues if i.severity != "warning"],
+            True,
+        ),
     ]
+    warnings = [_rejected_row(i) for i in ev.data_issues if i.severity == "warning"]
+    if warnings:  # read, but noted (the encoding of a file, a hidden sheet, merged cells, ...)
+        sections.append(("input_warnings", warnings, True))
     if tracking is not None:
         sections.append(("since", tracking.to_json(), False))
     return sections
@@ -240,6 +250,7 @@ _LINE_RECORDS = {
     "data_to_collect": "data_to_collect",
     "unit_errors": "unit_error",
     "rejected_rows": "rejected_row",
+    "input_warnings": "input_warning",
 }
 
 
@@ -265,9 +276,9 @@ def write_json_lines(
 
     The first line is ``{"record": "report", ...}`` with the policy, date, engine, summary (and
     ``findings_listed``, ``since`` when present); then one line per finding, data-to-collect
-    entry, unit error and rejected row, each with ``"record"`` first (``finding``,
-    ``data_to_collect``, ``unit_error``, ``rejected_row``) and then the same keys as in the
-    JSON report.
+    entry, unit error, rejected row and input warning, each with ``"record"`` first
+    (``finding``, ``data_to_collect``, ``unit_error``, ``rejected_row``, ``input_warning``) and
+    then the same keys as in the JSON report.
     """
     with gc_paused():
         sections = _sections(ev, include_passing, tracking, problems_only)

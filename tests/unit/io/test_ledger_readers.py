@@ -385,7 +385,10 @@ def test_gb18030_csv_from_chinese_excel_is_read(tmp_path: Path) -> None:
     )
     (folder / "households.csv").unlink()
     result = read_ledger(folder)
-    assert result.issues == ()
+    # the decision is reported (issue 17): a warning, no row rejected
+    (note,) = result.issues
+    assert note.severity == "warning" and note.source == "l/户.csv" and "GB18030" in note.message
+    assert result.rejected_rows == 0
     assert result.dataset.households[0].poverty_status == "exited"
 
 
