@@ -6,6 +6,8 @@ row, column) and no row is lost without a word."""
 from __future__ import annotations
 
 import datetime as dt
+import io
+import json
 import os
 from pathlib import Path
 
@@ -16,7 +18,7 @@ from test_ledger_readers import csv_ledger, small, write_csv  # type: ignore[imp
 from fupin_rules.domain.dataset import Dataset
 from fupin_rules.engine.run import run_policy
 from fupin_rules.io import LedgerError, read_ledger, write_ledger
-from fupin_rules.reports.json_report import evaluation_to_json, summary
+from fupin_rules.reports.json_report import evaluation_to_json, summary, write_json_lines
 
 
 def test_one_cp1252_byte_does_not_make_a_utf8_file_gb18030(tmp_path: Path) -> None:
@@ -176,6 +178,10 @@ def test_warnings_are_reported_apart_from_rejected_rows(tmp_path: Path, mini_pol
     report = evaluation_to_json(ev)
     assert report["summary"]["rejected_rows"] == 0 and report["summary"]["input_warnings"] == 1
     assert report["rejected_rows"] == [] and "GB18030" in report["input_warnings"][0]["message"]
+    lines = io.StringIO()
+    write_json_lines(ev, lines)
+    records = [json.loads(line)["record"] for line in lines.getvalue().splitlines()]
+    assert records.count("input_warning") == 1 and "rejected_row" not in records
 
 
 def test_a_link_out_of_the_ledger_folder_is_refused(tmp_path: Path) -> None:
