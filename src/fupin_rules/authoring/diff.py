@@ -281,7 +281,7 @@ def _variable_changes(a: Variable, b: Variable) -> list[str]:
         out.append(_was("type", a.type, b.type))
     if to_source(a.expr) != to_source(b.expr):
         out.append(_was("expr", a.text.strip(), b.text.strip()))
-    return out + _field_changes(a, b, ("clause",))
+    return out + _field_changes(a, b, ("clause", "status")) + _note_change(a.note, b.note)
 
 
 def _clause_changes(a: ClauseInfo, b: ClauseInfo) -> list[str]:

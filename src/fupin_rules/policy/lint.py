@@ -55,8 +55,9 @@ def status_labels(policy: Policy) -> list[str]:
     """Status labels that contradict themselves (issue 12, principle 3).
 
     A parameter labelled ``seed`` (stated in the document) whose values are all ``assumed``, and
-    a rule or catalogue labelled ``seed`` whose own note says it is assumed: a finding resting on
-    them would not say it rests on an assumption. Label them ``assumed``.
+    a rule, derived variable or catalogue labelled ``seed`` (a variable's default) whose own note
+    says it is assumed: a finding resting on them would not say it rests on an assumption.
+    Label them ``assumed``.
     """
     out = []
     for name, p in sorted(policy.parameters.items()):
@@ -70,6 +71,12 @@ def status_labels(policy: Policy) -> list[str]:
             out.append(
                 f"rule {r.id} is labelled seed but its note says it is assumed; label it "
                 f"status: assumed ({r.origin})"
+            )
+    for v in policy.variables:
+        if v.status == "seed" and _ASSUMED_NOTE.search(v.note):
+            out.append(
+                f"variable {v.qualified_name} is labelled seed but its note says it is assumed; "
+                f"label it status: assumed ({v.origin})"
             )
     for name, c in sorted(policy.catalogues.items()):
         if c.status == "seed" and _ASSUMED_NOTE.search(c.note):

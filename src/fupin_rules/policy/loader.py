@@ -72,6 +72,9 @@ _TYPES: dict[str, Type] = {
 }
 _UNITS = ("yuan", "rate", "count", "days", "months", "year", "persons", "villages", "none")
 _STATUSES = ("seed", "assumed")
+#: a derived variable as read: entity, name, title, type, expression text, clause, origin,
+#: status, note
+_VarRaw = tuple[str, str, Text, Type, str, str | None, str, Any, str]
 _KINDS = ("eligibility", "compliance", "target")
 _VERDICTS = ("pass", "fail", "unknown", "not_applicable")
 _SECTIONS = ("parameters", "catalogues", "variables", "rules", "cases")
@@ -473,7 +476,7 @@ class _Builder:
         self.parent = parent
         self.parameters: dict[str, Parameter] = dict(parent.parameters) if parent else {}
         self.catalogues: dict[str, Catalogue] = dict(parent.catalogues) if parent else {}
-        self.var_raw: dict[str, tuple[str, str, Text, Type, str, str | None, str]] = {}
+        self.var_raw: dict[str, _VarRaw] = {}
         if parent:
             for v in parent.variables:
                 self.var_raw[v.qualified_name] = (
@@ -484,6 +487,8 @@ class _Builder:
                     v.text,
                     v.clause,
                     v.origin,
+                    v.status,
+                    v.note,
                 )
         self.rule_raw: dict[str, tuple[Any, _Reader]] = {}
         self.parent_rules: dict[str, Rule] = {r.id: r for r in parent.rules} if parent else {}
@@ -680,7 +685,10 @@ class _Builder:
         for qname, node in body.items():
             what = f"variables.{qname}"
             if not r.mapping(
-                node, what, {"title", "type", "expr", "clause", "note"}, {"title", "type", "expr"}
+                node,
+                what,
+                {"title", "type", "expr", "clause", "status", "note"},
+                {"title", "type", "expr"},
             ):
                 continue
             entity, _, name = str(qname).partition(".")
@@ -706,6 +714,9 @@ class _Builder:
                 self.p.add(r.at(node, "expr"), f"{what}.expr: expected an expression")
                 continue
             clause = self._clause(node, r, what, required=False) or None
+            status = r.choice(node, "status", what, _STATUSES) if "status" in node else "seed"
+            if status == "assumed" and not node.get("note"):
+                self.p.add(r.at(node), f"{what}: an assumed variable needs a note saying why")
             self.var_raw[str(qname)] = (
                 entity,
                 name,
@@ -714,6 +725,8 @@ class _Builder:
                 text,
                 clause,
                 r.at(node, "expr"),
+                status,
+                str(node.get("note") or ""),
             )
 
     # ------------------------------------------------------------------ finish
@@ -741,17 +754,20 @@ class _Builder:
     def finish(self, meta: PolicyMeta, chash: str) -> Policy:
         # 1. schema with every derived variable (declared types), so variables may use each other
         extra: dict[str, dict[str, Type]] = {}
-        for entity, name, _t, vtype, _x, _c, _o in self.var_raw.values():
+        for entity, name, _t, vtype, *_ in self.var_raw.values():
             extra.setdefault(entity, {})[name] = vtype
         schema = self.base_schema
         for entity, fields in extra.items():
             schema = schema.with_fields(entity, fields)
         # 2. variables: parse, check, dependency order (cycles rejected)
         parsed: dict[str, Variable] = {}
-        for qname, (entity, name, title, vtype, text, clause, origin) in self.var_raw.items():
+        for qname, raw in self.var_raw.items():
+            entity, name, title, vtype, text, clause, origin, status, note = raw
             expr = self._parse_check(text, origin, schema, entity, vtype, f"variables.{qname}")
             if expr is not None:
-                parsed[qname] = Variable(entity, name, title, vtype, expr, text, clause, origin)
+                parsed[qname] = Variable(
+                    entity, name, title, vtype, expr, text, clause, origin, status, note
+                )
         ordered = self._order_variables(parsed, schema)
         # 3. rules
         rules: list[Rule] = []

@@ -154,6 +154,10 @@ class Variable:
     text: str
     clause: str | None
     origin: str = ""
+    #: ``assumed`` when the variable is a reading the document does not state (who counts as
+    #: poor, a denominator): every finding of a rule whose verdict reads it says so
+    status: Status = "seed"
+    note: str = ""
 
     @property
     def qualified_name(self) -> str:
@@ -310,9 +314,13 @@ class Policy:
 
     def assumed_basis(self, rule: Rule) -> tuple[str, ...]:
         """What ``rule`` may rest on that the document does not state (issue 12, principle 3):
-        ``rule:<id>`` if its reading is assumed, ``catalogue:<name>`` and ``parameter:<name>``
-        for assumed catalogues and parameters (the parameter or any of its values) that its
-        expressions or the derived variables they read use. Sorted; empty when text-stated."""
+        ``rule:<id>`` if its reading is assumed, ``variable:<entity.name>`` for assumed derived
+        variables, ``catalogue:<name>`` and ``parameter:<name>`` for assumed catalogues and
+        parameters (the parameter or any of its values) that the expressions deciding its
+        verdict and amount (``applies_if``, conditions, ``amount``) or the derived variables
+        they read use. Outputs (progress figures such as a target's
+        ``meets_standard_not_exited``) do not decide the verdict and are not counted.
+        Empty when text-stated."""
         return _assumed_basis(self).get(rule.id, ())
 
     def rules_for(self, entity: str) -> tuple[Rule, ...]:
@@ -373,10 +381,11 @@ def _assumed_basis(policy: Policy) -> dict[str, tuple[str, ...]]:
     for v in policy.variables:
         by_name.setdefault(v.name, []).append(v)
 
-    def reach(exprs: list[Expr]) -> tuple[set[str], set[str]]:
+    def reach(exprs: list[Expr]) -> tuple[set[str], set[str], set[str]]:
         params: set[str] = set()
         cats: set[str] = set()
         seen: set[str] = set()
+        assumed_vars: set[str] = set()
         stack = list(exprs)
         while stack:
             e = stack.pop()
@@ -389,12 +398,17 @@ def _assumed_basis(policy: Policy) -> dict[str, tuple[str, ...]]:
                             if var.qualified_name not in seen:
                                 seen.add(var.qualified_name)
                                 stack.append(var.expr)
-        return params, cats
+                                if var.status == "assumed":
+                                    assumed_vars.add(var.qualified_name)
+        return params, cats, assumed_vars
 
     out: dict[str, tuple[str, ...]] = {}
     for rule in policy.rules:
-        params, cats = reach([e for _, e in rule.expressions()])
+        params, cats, assumed_vars = reach(
+            [e for where, e in rule.expressions() if not where.startswith("output ")]
+        )
         basis = [f"rule:{rule.id}"] if rule.status == "assumed" else []
+        basis += [f"variable:{v}" for v in sorted(assumed_vars)]
         basis += [
             f"catalogue:{c}"
             for c in sorted(cats)

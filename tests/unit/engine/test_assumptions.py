@@ -214,3 +214,60 @@ def test_every_finding_on_an_assumption_says_so_in_every_report(
             seen += 1
             assert bool(row[mark_col]) is (row[rule_col] in resting), row[rule_col]
     assert seen >= len(problems)
+
+
+@pytest.mark.parametrize("engine", _engines())
+def test_a_seed_rule_on_an_assumed_variable_says_so(county: Policy, engine: str) -> None:
+    """参保率100% (三(三)3) is stated by the plan, but who counts as a poor household's member
+    (exited households included, 脱贫不脱政策) is the assumed variable is_registered_poor: the
+    finding says it rests on it, and --text-stated-only leaves the rule out."""
+    rule = county.rule("village.exit.poor_insured")
+    assert rule.status == "seed"
+    assert county.assumed_basis(rule) == ("variable:household.is_registered_poor",)
+    ds, on = _case(county, "village.insured.one_uninsured")
+    f = _one(_run(county, ds, on, engine), "village.exit.poor_insured", "V1")
+    assert f.verdict is Outcome.FAIL
+    assert f.assumptions == ("variable:household.is_registered_poor",)
+    assert finding_to_json(f)["assumptions"] == ["variable:household.is_registered_poor"]
+    assert "village.exit.poor_insured" not in {r.id for r in text_stated_only(county).rules}
+
+
+def test_a_progress_output_does_not_make_a_finding_assumed(county: Policy) -> None:
+    """The village target's verdict rests on recorded exit dates; its progress output
+    meets_standard_not_exited reads exit_ready (assumed variables) but decides nothing."""
+    rule = county.rule("county.target.villages_exited")
+    assert any(o.id == "meets_standard_not_exited" for o in rule.outputs)
+    assert county.assumed_basis(rule) == ()
+
+
+def test_variable_status_is_loaded_and_linted(tmp_path: Path) -> None:
+    dst = tmp_path / "mini"
+    shutil.copytree(MINI, dst)
+    variables = dst / "variables/vars.yaml"
+    original = variables.read_text(encoding="utf-8")
+    noted = original.replace(
+        "    type: bool\n    expr: poverty_status in",
+        "    type: bool\n    note: assumed reading of who is poor\n    expr: poverty_status in",
+        1,
+    )
+    assert noted != original
+    variables.write_text(noted, encoding="utf-8")
+    warnings = status_labels(load_policy(dst))
+    assert any("variable household.is_poor is labelled seed but its note" in w for w in warnings)
+    variables.write_text(
+        noted.replace("    note: assumed", "    status: assumed\n    note: assumed", 1),
+        encoding="utf-8",
+    )
+    policy = load_policy(dst)
+    assert not any("variable household.is_poor" in w for w in status_labels(policy))
+    (var,) = [v for v in policy.variables if v.qualified_name == "household.is_poor"]
+    assert (var.status, var.note) == ("assumed", "assumed reading of who is poor")
+    # an assumed variable must say why
+    variables.write_text(
+        original.replace("    type: bool\n", "    type: bool\n    status: assumed\n", 1),
+        encoding="utf-8",
+    )
+    from fupin_rules.errors import PolicyLoadError
+
+    with pytest.raises(PolicyLoadError, match="an assumed variable needs a note"):
+        load_policy(dst)
