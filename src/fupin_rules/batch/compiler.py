@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Container, Iterable
 from fractions import Fraction
-from typing import Any
+from typing import Any, assert_never
 
 import attrs
 import polars as pl
@@ -64,6 +64,7 @@ from fupin_rules.expr.ir import (
     Param,
     Path,
     Unary,
+    as_node,
     children,
     done_by_lowered,
 )
@@ -303,8 +304,38 @@ class Compiler:
     # --- compile ---------------------------------------------------------------------------
     def compile(self, node: Expr, kind: str) -> Value | ItemList:
         """The column value of ``node`` evaluated for every subject of ``kind``."""
-        method: Callable[[Any, str], Value | ItemList] = getattr(self, f"_c_{type(node).__name__}")
-        return method(node, kind)
+        n = as_node(node)
+        match n:
+            case Literal():
+                return self._c_Literal(n, kind)
+            case DateLiteral():
+                return self._c_DateLiteral(n, kind)
+            case On():
+                return self._c_On(n, kind)
+            case Param():
+                return self._c_Param(n, kind)
+            case Catalogue():
+                return self._c_Catalogue(n, kind)
+            case ListExpr():
+                return self._c_ListExpr(n, kind)
+            case Path():
+                return self._c_Path(n, kind)
+            case Unary():
+                return self._c_Unary(n, kind)
+            case Binary():
+                return self._c_Binary(n, kind)
+            case Compare():
+                return self._c_Compare(n, kind)
+            case BoolOp():
+                return self._c_BoolOp(n, kind)
+            case Not():
+                return self._c_Not(n, kind)
+            case Call():
+                return self._c_Call(n, kind)
+            case Aggregate():
+                return self._c_Aggregate(n, kind)
+            case _:
+                assert_never(n)
 
     def value(self, node: Expr, kind: str) -> Value:
         """Like :meth:`compile`, refusing computed lists (not values on their own)."""

@@ -33,12 +33,14 @@ __all__ = [
     "Expr",
     "ListExpr",
     "Literal",
+    "Node",
     "Not",
     "On",
     "Param",
     "Path",
     "Span",
     "Unary",
+    "as_node",
     "catalogues_used",
     "children",
     "done_by_lowered",
@@ -260,6 +262,31 @@ class Call(Expr):
 
     func: str
     args: tuple[Expr, ...] = attrs.field(validator=_check_call)
+
+
+#: every concrete node class: a walker that ``match``-es on a :data:`Node` and ends with
+#: ``assert_never`` is checked by mypy to handle them all (a test keeps the union complete)
+Node = (
+    Literal
+    | DateLiteral
+    | ListExpr
+    | Path
+    | On
+    | Param
+    | Catalogue
+    | Unary
+    | Binary
+    | Compare
+    | BoolOp
+    | Not
+    | Aggregate
+    | Call
+)
+
+
+def as_node(expr: Expr) -> Node:
+    """``expr`` typed as the union of the concrete node classes (for an exhaustive ``match``)."""
+    return expr  # type: ignore[return-value]
 
 
 def done_by_lowered(node: Call) -> Expr:
