@@ -14,7 +14,7 @@ from __future__ import annotations
 import difflib
 import reprlib
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import attrs
 from pydantic import ValidationError
@@ -211,6 +211,26 @@ def _pydantic_issues(
     return issues
 
 
+def _has_empty_text(raw: Mapping[str, Any]) -> bool:
+    try:
+        return "" in raw.values()  # one C-level pass; the usual record has no empty text
+    except (TypeError, ValueError):  # a value whose == is not a truth value (an array)
+        return False
+
+
+def _empty_is_unknown(raw: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``""`` is unknown (``None``), as an empty ledger cell is: ``{"is_head": ""}`` is not
+    read as a wrong true/false value but as no value."""
+    cleaned = {k: (None if isinstance(v, str) and not v.strip() else v) for k, v in raw.items()}
+    repeated = getattr(raw, "repeated_keys", None)
+    if repeated is None:
+        return cleaned
+    kind: Any = type(raw)  # a JsonObject: its repeated keys are kept
+    out = kind(cleaned)
+    out.repeated_keys = repeated
+    return cast(Mapping[str, Any], out)
+
+
 def _validate_rows(
     cls: type[R], rows: Iterable[Any], *, source: str, table: str
 ) -> tuple[list[tuple[int, R]], list[DataIssue], int]:
@@ -232,6 +252,8 @@ def _validate_rows(
                 )
             )
             continue
+        if _has_empty_text(raw):
+            raw = _empty_is_unknown(raw)
         repeated = getattr(raw, "repeated_keys", None) if type(raw) is not dict else None
         if repeated:
             for key, _ in repeated:
@@ -270,6 +292,45 @@ def _validate_rows(
     return records, issues, n
 
 
+def _people_in_other_households(
+    tables: Mapping[str, Sequence[Record] | None],
+    row_of: Mapping[tuple[str, str], int],
+    source: str,
+) -> list[DataIssue]:
+    """A record naming a household and a person of another household (a payment to P1 of H2
+    booked under H1): read as written, with a warning naming both households."""
+    found: list[DataIssue] = []
+    home: dict[str, str] | None = None
+    for name in TABLES:
+        refs = dict(REFERENCES[name])
+        records = tables.get(name)
+        if refs.get("person_id") != "persons" or refs.get("household_id") != "households":
+            continue
+        if not records:
+            continue
+        if home is None:
+            persons = cast("Sequence[Person]", tables.get("persons") or ())
+            home = {p.person_id: p.household_id for p in persons}
+        for rec in records:
+            person, household = getattr(rec, "person_id", None), getattr(rec, "household_id", None)
+            if person is None or household is None or home.get(person, household) == household:
+                continue
+            found.append(
+                DataIssue(
+                    source,
+                    name,
+                    row_of.get((name, rec.key())),
+                    rec.key(),
+                    "person_id",
+                    f"person {person!r} belongs to household {home[person]!r}, not to "
+                    f"household {household!r} named in this record (人员不属于该户); the record "
+                    "is read as written, check which household is right",
+                    severity="warning",
+                )
+            )
+    return found
+
+
 @gc_paused()
 def load_dataset(data: Mapping[str, Any], *, source: str = "<memory>") -> LoadResult:
     """Validate a dataset given as a dict of tables (lists of dicts); never raises for bad rows.
@@ -291,6 +352,8 @@ def load_dataset(data: Mapping[str, Any], *, source: str = "<memory>") -> LoadRe
     try:
         if not isinstance(raw_county, Mapping):
             raise TypeError
+        if _has_empty_text(raw_county):
+            raw_county = _empty_is_unknown(raw_county)
         for key, _ in getattr(raw_county, "repeated_keys", None) or ():
             issues.append(
                 DataIssue(
@@ -366,6 +429,8 @@ def load_dataset(data: Mapping[str, Any], *, source: str = "<memory>") -> LoadRe
             kept.append(rec)
         tables[name] = kept
         keys[name] = {r.key() for r in kept}
+
+    issues.extend(_people_in_other_households(tables, row_of, source))
 
     final = {
         n: (tuple(v) if v is not None else (() if n in _REQUIRED else None))

@@ -64,6 +64,28 @@ def _exact_from_float(value: Any) -> Any:
     return value
 
 
+def _exact_money(value: Any) -> Any:
+    """Money as :func:`_exact_from_float`, and never in scientific notation: ``1E5`` or
+    ``1.23457E+11`` is how Excel shows a long number after dropping digits, so an amount
+    written that way is refused rather than guessed (a plain ``100000`` is fine)."""
+    if isinstance(value, str):
+        if "e" in value or "E" in value:
+            raise ValueError(_SCIENTIFIC.format(value=value))
+        return value
+    if isinstance(value, Decimal):
+        exponent = value.as_tuple().exponent
+        if isinstance(exponent, int) and exponent > 0:  # only 1E+5-style text gives one
+            raise ValueError(_SCIENTIFIC.format(value=value))
+        return value
+    return _exact_from_float(value)
+
+
+_SCIENTIFIC = (
+    "{value!s} is written in scientific notation (科学计数法); Excel shows long numbers this way "
+    "and drops digits, so write the amount in full (e.g. 100000)"
+)
+
+
 # the float check sits on the money and rate types only: a validator on every field ("*") was
 # a Python call per field of every record (7.7 million for a 100,000-household county). The
 # constraints come before the validator: after it, pydantic checks the digits in Python (three
@@ -77,7 +99,7 @@ Yuan = Annotated[
         max_digits=15,
         json_schema_extra={"decimal_places": 2, "max_digits": 15},
     ),
-    BeforeValidator(_exact_from_float),
+    BeforeValidator(_exact_money),
 ]
 Rate = Annotated[
     Decimal,

@@ -181,6 +181,11 @@ def _decimal(value: object, *, money: bool) -> Decimal:
             percent, text = True, text[:-1].strip()
         if _THOUSANDS.match(text):
             text = text.replace(",", "")
+        if money and ("e" in text or "E" in text):
+            raise CellError(
+                f"{value!r} is written in scientific notation (科学计数法); Excel shows long "
+                "numbers this way and drops digits, so write the amount in full (e.g. 100000)"
+            )
         try:
             number = Decimal(text)
         except InvalidOperation:

@@ -946,7 +946,11 @@ def _remap(found: Iterable[DataIssue], converted: dict[str, _Converted]) -> list
     found = list(found)
     rejected: dict[str, set[int]] = {}
     for issue in found:
-        if issue.row is not None and not issue.message.startswith("orphan record"):
+        if (
+            issue.row is not None
+            and issue.rejects_row
+            and not issue.message.startswith("orphan record")
+        ):
             rejected.setdefault(issue.table, set()).add(issue.row)
     out = []
     for issue in found:
