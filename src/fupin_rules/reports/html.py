@@ -213,10 +213,6 @@ def _cards(ev: Evaluation) -> str:
     )
 
 
-def _clip(text: str, n: int) -> str:
-    return text if len(text) <= n else text[: n - 1] + "…"
-
-
 def _text_px(text: str, size: int) -> float:
     """Width of a line of SVG text, generous enough that nothing is cut off: CJK characters
     are a full em, others about 0.6 em."""
@@ -320,13 +316,22 @@ def _criteria_chart(ev: Evaluation) -> str:
             head
             + "<p>本次评估没有村级规则。<small class=en>No village findings.</small></p></section>"
         )
-    label_w, bar_w, row_h, group_h = 330, 440, 26, 26
+    # every text whole: the label column as wide as the longest condition title, the drawing
+    # as wide as its longest line
+    bar_w, row_h, group_h = 440, 26, 26
+    label_w = int(
+        max([330.0] + [12 + _text_px(t, 12) + 12 for _, c in rules.values() for t, _ in c.values()])
+    )
     longest = max(
         _text_px(f"符合 {c['pass']} · 不符合 {c['fail']} · 无法判定 {c['unknown']} (100.0%)", 12)
         for _, conds in rules.values()
         for _, c in conds.values()
     )
-    width = int(label_w + bar_w + 8 + longest + 20)
+    groups = max(
+        _text_px(f.title_zh, 13) + _text_px(f" {rid} 第{f.clause}条", 11)
+        for rid, (f, _) in rules.items()
+    )
+    width = int(max(label_w + bar_w + 8 + longest, groups) + 20)
     nrows = sum(len(conds) for _, conds in rules.values())
     height = nrows * row_h + len(rules) * group_h + 10
     legend = "".join(
@@ -344,14 +349,14 @@ def _criteria_chart(ev: Evaluation) -> str:
         first, conds = rules[rid]
         parts.append(
             f'<text x="0" y="{y + 18}" font-size="13" font-weight="bold">'
-            f'{_e(_clip(first.title_zh, 40))} <tspan fill="#65727f" font-size="11">'
+            f'{_e(first.title_zh)} <tspan fill="#65727f" font-size="11">'
             f"{_e(rid)} 第{_e(first.clause)}条</tspan></text>"
         )
         y += group_h
         for title, counts in conds.values():
             total = sum(counts.values())
             parts.append(f'<g class="criterion-bar"><title>{_e(title)}</title>')
-            parts.append(f'<text x="12" y="{y + 16}" font-size="12">{_e(_clip(title, 26))}</text>')
+            parts.append(f'<text x="12" y="{y + 16}" font-size="12">{_e(title)}</text>')
             x = float(label_w)
             for key in ("pass", "fail", "unknown"):
                 w = bar_w * counts[key] / total if total else 0.0

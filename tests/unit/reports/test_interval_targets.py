@@ -96,3 +96,27 @@ def test_html_target_bars_show_target_share_verdict_and_a_bar(
     for f in _interval_targets(ev):
         v = dict(f.outputs)["actual"]
         assert f"{int(v.lo):,} ~ {int(v.hi):,} ({v.missing} 项缺失)" in chart.group(0)
+
+
+def _px(text: str, size: int) -> float:
+    return sum(size if ord(c) >= 0x2E80 else 0.6 * size for c in text)
+
+
+def test_criteria_chart_shows_whole_titles_that_fit(
+    sample: tuple[fr.Evaluation, fr.LoadResult],
+) -> None:
+    ev, loaded = sample
+    page = render_html(ev, dataset=loaded.dataset)
+    chart = re.search(r'<svg id="criteria-chart".*?</svg>', page, re.S)
+    assert chart
+    width = int(re.search(r'width="(\d+)"', chart.group(0)).group(1))  # type: ignore[union-attr]
+    titles = {c.title_zh for f in ev.findings if f.subject_kind == "village" for c in f.conditions}
+    assert "…" not in chart.group(0)
+    for bar in re.findall(r'<g class="criterion-bar">.*?</g>', chart.group(0), re.S):
+        (label,) = re.findall(r'<text x="12"[^>]*>(.*?)</text>', bar)
+        assert label in titles  # whole
+        first_rect = float(re.search(r'<rect x="([\d.]+)"', bar).group(1))  # type: ignore[union-attr]
+        assert 12 + _px(label, 12) <= first_rect  # the title ends before its bar starts
+        counts = re.findall(r"<text[^>]*>(符合 .*?)</text>", bar)
+        x = float(re.findall(r'<text x="([\d.]+)"', bar)[-1])
+        assert counts and x + _px(counts[0], 12) <= width
