@@ -30,7 +30,9 @@ from fupin_rules.expr.ir import (
     Param,
     Path,
     Unary,
+    as_node,
     children,
+    not_a_node,
 )
 from fupin_rules.expr.printer import to_source
 from fupin_rules.expr.schema import EntitySchema, Schema
@@ -159,42 +161,45 @@ class _Checker:
         return found
 
     def type_of(self, node: Expr, ent: EntitySchema) -> Type:
-        if isinstance(node, Literal):
-            v = node.value
-            return BOOL if isinstance(v, bool) else STRING if isinstance(v, str) else NUMBER
-        if isinstance(node, DateLiteral | On):
-            return DATE
-        if isinstance(node, Param):
-            if node.name not in self.params:
-                self.fail(_unknown("parameter", node.name, self.params), node)
-            return self.params[node.name]
-        if isinstance(node, Catalogue):
-            if node.name not in self.catalogues:
-                self.fail(_unknown("catalogue", node.name, self.catalogues), node)
-            return ListType(STRING)
-        if isinstance(node, Path):
-            return self.path(node, ent)
-        if isinstance(node, ListExpr):
-            return self.list_(node, ent)
-        if isinstance(node, Unary):
-            self.want(node.operand, ent, NUMBER, "the operand of unary minus")
-            return NUMBER
-        if isinstance(node, Binary):
-            return self.binary(node, ent)
-        if isinstance(node, Compare):
-            return self.compare(node, ent)
-        if isinstance(node, BoolOp):
-            for operand in node.operands:
-                self.want(operand, ent, BOOL, f"each operand of `{node.op}`")
-            return BOOL
-        if isinstance(node, Not):
-            self.want(node.operand, ent, BOOL, "the operand of `not`")
-            return BOOL
-        if isinstance(node, Aggregate):
-            return self.aggregate(node, ent)
-        if isinstance(node, Call):
-            return self.call(node, ent)
-        raise TypeError(f"not an expression node: {node!r}")
+        n = as_node(node)
+        match n:
+            case Literal():
+                v = n.value
+                return BOOL if isinstance(v, bool) else STRING if isinstance(v, str) else NUMBER
+            case DateLiteral() | On():
+                return DATE
+            case Param():
+                if n.name not in self.params:
+                    self.fail(_unknown("parameter", n.name, self.params), n)
+                return self.params[n.name]
+            case Catalogue():
+                if n.name not in self.catalogues:
+                    self.fail(_unknown("catalogue", n.name, self.catalogues), n)
+                return ListType(STRING)
+            case Path():
+                return self.path(n, ent)
+            case ListExpr():
+                return self.list_(n, ent)
+            case Unary():
+                self.want(n.operand, ent, NUMBER, "the operand of unary minus")
+                return NUMBER
+            case Binary():
+                return self.binary(n, ent)
+            case Compare():
+                return self.compare(n, ent)
+            case BoolOp():
+                for operand in n.operands:
+                    self.want(operand, ent, BOOL, f"each operand of `{n.op}`")
+                return BOOL
+            case Not():
+                self.want(n.operand, ent, BOOL, "the operand of `not`")
+                return BOOL
+            case Aggregate():
+                return self.aggregate(n, ent)
+            case Call():
+                return self.call(n, ent)
+            case _:
+                not_a_node(n)
 
     def path(self, node: Path, ent: EntitySchema, *, collection_ok: bool = False) -> Type:
         dotted = node.dotted

@@ -32,6 +32,8 @@ from fupin_rules.expr.ir import (
     Param,
     Path,
     Unary,
+    as_node,
+    not_a_node,
 )
 from fupin_rules.expr.printer import to_source
 from fupin_rules.expr.runtime import Environment, Subject
@@ -73,10 +75,36 @@ def evaluate(expr: Expr, subject: Subject, env: Environment, trace: Trace | None
 
 def compile_expr(expr: Expr) -> Compiled:
     """Compile ``expr`` into a closure ``fn(subject, env, trace)`` (see :func:`evaluate`)."""
-    compiler = _COMPILERS.get(type(expr))
-    if compiler is None:
-        raise TypeError(f"not an expression node: {expr!r}")
-    return compiler(expr)
+    node = as_node(expr)
+    match node:
+        case Literal() | DateLiteral():
+            return _literal(node)
+        case On():
+            return _on(node)
+        case Param():
+            return _param(node)
+        case Catalogue():
+            return _catalogue(node)
+        case Path():
+            return _path(node)
+        case ListExpr():
+            return _list(node)
+        case Binary():
+            return _binary(node)
+        case Unary():
+            return _unary(node)
+        case Compare():
+            return _compare(node)
+        case BoolOp():
+            return _bool_op(node)
+        case Not():
+            return _not(node)
+        case Call():
+            return _call(node)
+        case Aggregate():
+            return _aggregate(node)
+        case _:
+            not_a_node(node)
 
 
 # --- leaves -----------------------------------------------------------------------------------
@@ -654,21 +682,3 @@ def _aggregate(node: Aggregate) -> Compiled:
         return result
 
     return run
-
-
-_COMPILERS: dict[type[Expr], Callable[[Any], Compiled]] = {
-    Literal: _literal,
-    DateLiteral: _literal,
-    On: _on,
-    Param: _param,
-    Catalogue: _catalogue,
-    Path: _path,
-    ListExpr: _list,
-    Binary: _binary,
-    Unary: _unary,
-    Compare: _compare,
-    BoolOp: _bool_op,
-    Not: _not,
-    Call: _call,
-    Aggregate: _aggregate,
-}

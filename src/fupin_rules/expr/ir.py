@@ -13,7 +13,7 @@ import datetime as dt
 import re
 from collections.abc import Iterator
 from fractions import Fraction
-from typing import Final
+from typing import Final, Never, NoReturn
 
 import attrs
 
@@ -45,6 +45,7 @@ __all__ = [
     "children",
     "done_by_lowered",
     "free_paths",
+    "not_a_node",
     "params_used",
     "walk",
 ]
@@ -289,6 +290,12 @@ def as_node(expr: Expr) -> Node:
     return expr  # type: ignore[return-value]
 
 
+def not_a_node(node: Never) -> NoReturn:
+    """The last case of a ``match`` over a :data:`Node`: mypy refuses the call while a node
+    class is unhandled; at run time an object that is no node gets a TypeError."""
+    raise TypeError(f"not an expression node: {node!r}")
+
+
 def done_by_lowered(node: Call) -> Expr:
     """``done_by(r, d)`` in the core language (the meaning every engine implements).
 
@@ -323,24 +330,29 @@ def done_by_lowered(node: Call) -> Expr:
 
 def children(expr: Expr) -> tuple[Expr, ...]:
     """The direct sub-expressions of ``expr``, in source order."""
-    if isinstance(expr, ListExpr):
-        return expr.items
-    if isinstance(expr, Unary | Not):
-        return (expr.operand,)
-    if isinstance(expr, Binary | Compare):
-        return (expr.left, expr.right)
-    if isinstance(expr, BoolOp):
-        return expr.operands
-    if isinstance(expr, Call):
-        return expr.args
-    if isinstance(expr, Aggregate):
-        parts: list[Expr] = [expr.collection]
-        if expr.value is not None:
-            parts.append(expr.value)
-        if expr.filter is not None:
-            parts.append(expr.filter)
-        return tuple(parts)
-    return ()
+    node: Node = expr  # type: ignore[assignment]  # (as_node without the call: a hot path)
+    match node:
+        case Literal() | DateLiteral() | Path() | On() | Param() | Catalogue():
+            return ()
+        case ListExpr():
+            return node.items
+        case Unary() | Not():
+            return (node.operand,)
+        case Binary() | Compare():
+            return (node.left, node.right)
+        case BoolOp():
+            return node.operands
+        case Call():
+            return node.args
+        case Aggregate():
+            parts: list[Expr] = [node.collection]
+            if node.value is not None:
+                parts.append(node.value)
+            if node.filter is not None:
+                parts.append(node.filter)
+            return tuple(parts)
+        case _:
+            not_a_node(node)
 
 
 def walk(expr: Expr) -> Iterator[Expr]:

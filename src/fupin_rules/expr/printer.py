@@ -24,6 +24,8 @@ from fupin_rules.expr.ir import (
     Param,
     Path,
     Unary,
+    as_node,
+    not_a_node,
 )
 
 __all__ = ["format_number", "quote", "to_source"]
@@ -80,41 +82,44 @@ def _at(expr: Expr, minimum: int) -> str:
 
 def to_source(expr: Expr) -> str:
     """The canonical text of ``expr``."""
-    if isinstance(expr, Literal):
-        v = expr.value
-        if isinstance(v, bool):
-            return "true" if v else "false"
-        if isinstance(v, str):
-            return quote(v)
-        return format_number(v)
-    if isinstance(expr, DateLiteral):
-        return f'date("{expr.value.isoformat()}")'
-    if isinstance(expr, Path):
-        return expr.dotted
-    if isinstance(expr, On):
-        return "on"
-    if isinstance(expr, Param):
-        return f"param({quote(expr.name)})"
-    if isinstance(expr, Catalogue):
-        return f"catalogue({quote(expr.name)})"
-    if isinstance(expr, ListExpr):
-        return "[" + ", ".join(to_source(i) for i in expr.items) + "]"
-    if isinstance(expr, BoolOp):
-        # an operand that is itself a chain of the same operator keeps its parentheses
-        level = _AND if expr.op == "or" else _NOT
-        return f" {expr.op} ".join(_at(o, level) for o in expr.operands)
-    if isinstance(expr, Not):
-        return "not " + _at(expr.operand, _NOT)
-    if isinstance(expr, Compare):
-        return f"{_at(expr.left, _SUM)} {expr.op} {_at(expr.right, _SUM)}"
-    if isinstance(expr, Binary):
-        level = _precedence(expr)
-        return f"{_at(expr.left, level)} {expr.op} {_at(expr.right, level + 1)}"
-    if isinstance(expr, Unary):
-        return "-" + _at(expr.operand, _UNARY)
-    if isinstance(expr, Aggregate):
-        parts = [expr.collection, expr.value, expr.filter]
-        return f"{expr.func}(" + ", ".join(to_source(p) for p in parts if p is not None) + ")"
-    if isinstance(expr, Call):
-        return f"{expr.func}(" + ", ".join(to_source(a) for a in expr.args) + ")"
-    raise TypeError(f"not an expression node: {expr!r}")
+    node = as_node(expr)
+    match node:
+        case Literal():
+            v = node.value
+            if isinstance(v, bool):
+                return "true" if v else "false"
+            if isinstance(v, str):
+                return quote(v)
+            return format_number(v)
+        case DateLiteral():
+            return f'date("{node.value.isoformat()}")'
+        case Path():
+            return node.dotted
+        case On():
+            return "on"
+        case Param():
+            return f"param({quote(node.name)})"
+        case Catalogue():
+            return f"catalogue({quote(node.name)})"
+        case ListExpr():
+            return "[" + ", ".join(to_source(i) for i in node.items) + "]"
+        case BoolOp():
+            # an operand that is itself a chain of the same operator keeps its parentheses
+            level = _AND if node.op == "or" else _NOT
+            return f" {node.op} ".join(_at(o, level) for o in node.operands)
+        case Not():
+            return "not " + _at(node.operand, _NOT)
+        case Compare():
+            return f"{_at(node.left, _SUM)} {node.op} {_at(node.right, _SUM)}"
+        case Binary():
+            level = _precedence(node)
+            return f"{_at(node.left, level)} {node.op} {_at(node.right, level + 1)}"
+        case Unary():
+            return "-" + _at(node.operand, _UNARY)
+        case Aggregate():
+            parts = [node.collection, node.value, node.filter]
+            return f"{node.func}(" + ", ".join(to_source(p) for p in parts if p is not None) + ")"
+        case Call():
+            return f"{node.func}(" + ", ".join(to_source(a) for a in node.args) + ")"
+        case _:
+            not_a_node(node)
