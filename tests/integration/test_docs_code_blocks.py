@@ -1,4 +1,4 @@
-"""Every code block of README.md and docs/ runs or parses (issue 13).
+"""Every code block of the README.md files and docs/ runs or parses (issue 13).
 
 * ``python``: the blocks of one page run in order, in one fresh interpreter, in an empty
   temporary folder. A block with a ``# not run: <reason>`` line is only compiled. A line ending
@@ -25,7 +25,14 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+PAGES = [
+    *sorted(
+        p
+        for p in ROOT.rglob("README.md")
+        if not {".venv", "_build", "node_modules", ".git"} & set(p.relative_to(ROOT).parts)
+    ),
+    *sorted((ROOT / "docs").rglob("*.md")),
+]
 KNOWN = {"python", "yaml", "sh", "json", "sql", "text"}
 NOT_RUN = re.compile(r"^\s*# not run: \S", re.M)
 PRINTS = re.compile(r"#\s*=>\s*(.+?)\s*$")
