@@ -47,6 +47,11 @@ FUNCTIONS = ("param", "catalogue", "date", *AGGREGATES, *CALLS)
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", '"': '"', "'": "'"}
 _TOKEN_NAMES = {"NAME": "a name", "NUMBER": "a number", "STRING": "a string", "$END": "the end"}
 _CMP_TOKENS = frozenset({"==", "!=", "<", "<=", ">", ">=", "in"})
+#: How deeply an expression may nest (a sum of n terms or a chain of n ``not``/``-`` nests n
+#: deep). The checker, the engines, the printer and the explanations walk expressions
+#: recursively; a limit well inside Python's stack gives a clear error instead of a
+#: RecursionError. county_2017's deepest expression nests 9 levels.
+MAX_EXPRESSION_DEPTH = 100
 
 
 @cache
@@ -65,7 +70,41 @@ def parse(text: str, *, origin: str | None = None) -> Expr:
         tree = _parser().parse(text)
     except lark.exceptions.UnexpectedInput as exc:
         raise _syntax_error(exc, text, origin) from None
+    _check_depth(tree, text, origin)
     return _Builder(text, origin).build(tree.children[0])
+
+
+def _check_depth(tree: Tree[Token], text: str, origin: str | None) -> None:
+    """Refuse a tree nested deeper than :data:`MAX_EXPRESSION_DEPTH` (walked without recursion)."""
+    total = _depth_below(tree)
+    if total <= MAX_EXPRESSION_DEPTH:
+        return
+    stack: list[tuple[Tree[Token], int]] = [(tree, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_EXPRESSION_DEPTH:
+            break
+        stack.extend((kid, depth + 1) for kid in node.children if isinstance(kid, Tree))
+    span = _span_of(node)
+    raise ExpressionSyntaxError(
+        f"the expression nests {total} levels deep (a long chain of +, -, not or nested "
+        f"calls?); at most {MAX_EXPRESSION_DEPTH} are allowed: split it into named variables "
+        "(表达式嵌套过深)",
+        text=text,
+        origin=origin,
+        line=span.line,
+        column=span.column,
+    )
+
+
+def _depth_below(tree: Tree[Token]) -> int:
+    stack: list[tuple[Tree[Token], int]] = [(tree, 0)]
+    deepest = 0
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        stack.extend((kid, depth + 1) for kid in node.children if isinstance(kid, Tree))
+    return deepest
 
 
 def _describe_terminal(name: str) -> str:

@@ -9,6 +9,7 @@ package are raised together in one :class:`~fupin_rules.errors.PolicyLoadError`.
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 import difflib
 import hashlib
@@ -58,6 +59,16 @@ from fupin_rules.policy.packages import check_version, folder_for
 
 __all__ = ["load_policy_dir"]
 
+#: The policy folders being loaded in this thread, outermost first (``extends`` chains).
+_LOADING: contextvars.ContextVar[tuple[Path, ...]] = contextvars.ContextVar(
+    "fupin_rules_policy_loading", default=()
+)
+
+
+class _ExtendsCycleError(PolicyLoadError):
+    """``extends`` leads back to a package being loaded; raised through every level as is."""
+
+
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
 _DOTTED = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")
 _SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?$")
@@ -78,6 +89,14 @@ _VarRaw = tuple[str, str, Text, Type, str, str | None, str, Any, str]
 _KINDS = ("eligibility", "compliance", "target")
 _VERDICTS = ("pass", "fail", "unknown", "not_applicable")
 _SECTIONS = ("parameters", "catalogues", "variables", "rules", "cases")
+#: How many values YAML aliases may add to a file beyond the values written in it (each use of
+#: ``*anchor`` adds the anchored value's size): a "billion laughs" file of a few hundred bytes
+#: expands to billions of values. The largest file of county_2017 has ~2,900 values, no alias.
+MAX_ALIAS_EXPANSION = 100_000
+#: Digits of an integer written in a policy file (Python refuses to convert more than 4,300).
+MAX_NUMBER_DIGITS = 100
+_INT_TAG = "tag:yaml.org,2002:int"
+_TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
 
 
 class _Problems:
@@ -191,21 +210,48 @@ class _Reader:
 
 
 def _number(value: Any) -> Fraction | None:
-    """An exact number from a YAML scalar (floats through their shortest text)."""
+    """An exact number from a YAML scalar (floats through their shortest text).
+
+    None for anything else, and for a number with more than :data:`MAX_NUMBER_DIGITS`
+    significant digits or a decimal exponent beyond ±:data:`MAX_NUMBER_DIGITS` (``'1e999999999'``
+    would take the exact conversion hours and gigabytes); see :func:`_not_a_number`.
+    """
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, int):
-        return Fraction(int(value))
+        return Fraction(int(value)) if _within_bounds(Decimal(value)) else None
     if isinstance(value, float):
         if value != value or value in (float("inf"), float("-inf")):
             return None
-        return Fraction(Decimal(repr(float(value))))
+        exact = Decimal(repr(float(value)))
+        return Fraction(exact) if _within_bounds(exact) else None
     if isinstance(value, str):
         try:
-            return Fraction(Decimal(value.strip()))
+            exact = Decimal(value.strip())
         except (InvalidOperation, ValueError):
             return None
+        return Fraction(exact) if exact.is_finite() and _within_bounds(exact) else None
     return None
+
+
+def _within_bounds(value: Decimal) -> bool:
+    digits = len(value.as_tuple().digits)
+    return digits <= MAX_NUMBER_DIGITS and abs(value.adjusted()) <= MAX_NUMBER_DIGITS
+
+
+def _not_a_number(raw: Any) -> str:
+    """Why :func:`_number` refused ``raw`` (its text shortened)."""
+    shown = repr(raw) if len(repr(raw)) <= 60 else repr(raw)[:40] + f"... ({len(repr(raw))} chars)"
+    try:
+        exact = Decimal(str(raw).strip()) if not isinstance(raw, bool) else None
+    except (InvalidOperation, ValueError):
+        exact = None
+    if exact is not None and exact.is_finite():
+        return (
+            f"expected a number of at most {MAX_NUMBER_DIGITS} digits with a decimal exponent "
+            f"within ±{MAX_NUMBER_DIGITS}, got {shown} (数值超出范围)"
+        )
+    return f"expected a number, got {shown}"
 
 
 def _expected_value(value: Any) -> Any:
@@ -278,6 +324,112 @@ def content_hash(root: Path) -> str:
     return h.hexdigest()
 
 
+def _children(node: Any) -> list[Any]:
+    value = node.value
+    if not isinstance(value, list):
+        return []
+    out: list[Any] = []
+    for item in value:
+        if isinstance(item, tuple):
+            out.extend(item)
+        else:
+            out.append(item)
+    return out
+
+
+def _scalar_problem(node: Any) -> str | None:
+    """What is wrong with a scalar the YAML constructor would fail on (or take minutes on)."""
+    tag = str(node.tag)
+    text = str(node.value)
+    if tag == _INT_TAG:
+        digits = sum(ch.isalnum() for ch in text.lstrip("+-").removeprefix("0x").removeprefix("0o"))
+        if digits > MAX_NUMBER_DIGITS:
+            return (
+                f"an integer of {digits} digits; a number in a policy has at most "
+                f"{MAX_NUMBER_DIGITS} digits (数值位数过多)"
+            )
+    elif tag == _TIMESTAMP_TAG:
+        from ruamel.yaml.util import create_timestamp, timestamp_regexp
+
+        match = timestamp_regexp.match(text)
+        try:
+            if match is None:
+                raise ValueError("not of the form YYYY-MM-DD")
+            create_timestamp(**match.groupdict())
+        except (ValueError, OverflowError, TypeError) as exc:
+            return f"{text!r} is not a valid date ({exc}); expected YYYY-MM-DD (日期无效)"
+    return None
+
+
+def _node_problems(root: Any) -> list[tuple[Any, str]]:
+    """(node, message) for a YAML graph the loader must not construct: aliases that expand too
+    much or refer to themselves, integers too long, impossible dates. Iterative: a deep file
+    cannot exhaust the stack here, and each node is visited once however often it is aliased."""
+    size: dict[int, int] = {}
+    unique = 0
+    problems: list[tuple[Any, str]] = []
+    open_nodes: set[int] = set()
+    stack: list[tuple[Any, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        if done:
+            open_nodes.discard(key)
+            size[key] = 1 + sum(size.get(id(c), 1) for c in _children(node))
+            continue
+        if key in size:
+            continue
+        if key in open_nodes:
+            problems.append((node, "an alias refers to the value that contains it (递归引用)"))
+            size[key] = 1
+            continue
+        unique += 1
+        children = _children(node)
+        if not children and not isinstance(node.value, list):
+            size[key] = 1
+            message = _scalar_problem(node)
+            if message:
+                problems.append((node, message))
+            continue
+        open_nodes.add(key)
+        stack.append((node, True))
+        for child in children:
+            if id(child) in open_nodes:
+                problems.append((child, "an alias refers to the value that contains it (递归引用)"))
+            elif id(child) not in size:
+                stack.append((child, False))
+    if problems:
+        return problems
+    added = size[id(root)] - unique
+    if added > MAX_ALIAS_EXPANSION:
+        repeated = _most_aliased(root)
+        problems.append(
+            (
+                repeated,
+                f"YAML aliases (*name) expand this file by {added:,} values, more than "
+                f"{MAX_ALIAS_EXPANSION:,} (a 'billion laughs'?); write the values out or use "
+                "fewer aliases (别名展开过大)",
+            )
+        )
+    return problems
+
+
+def _most_aliased(root: Any) -> Any:
+    """The node referenced most often (where the anchor of an alias bomb is)."""
+    seen: dict[int, int] = {}
+    nodes: dict[int, Any] = {}
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        for child in _children(node):
+            k = id(child)
+            seen[k] = seen.get(k, 0) + 1
+            if k not in nodes:
+                nodes[k] = child
+                stack.append(child)
+    return nodes[max(seen, key=lambda k: seen[k])] if seen else root
+
+
 def _read_yaml(path: Path, problems: _Problems) -> Any:
     import yaml as pyyaml
 
@@ -285,21 +437,33 @@ def _read_yaml(path: Path, problems: _Problems) -> Any:
 
     try:  # libyaml, marks as ruamel's; ruamel below reads what it does not reproduce
         return load_fast(path.read_text(encoding="utf-8"))
-    except (Unsupported, pyyaml.YAMLError, UnicodeDecodeError, OSError, ValueError):
-        pass
-    yaml = YAML(typ="rt")  # the reference reader: its messages for what the fast one refuses
+    except (Unsupported, pyyaml.YAMLError, UnicodeDecodeError, OSError, ValueError, RecursionError):
+        pass  # aliases, long integers and impossible dates among them: checked below
+    # the reference reader: its messages for what the fast one refuses, and the checks of
+    # aliases and scalars before anything is built
+    rel = path.relative_to(problems.root) if path.is_relative_to(problems.root) else path
+    yaml = YAML(typ="rt")
     try:
-        with path.open(encoding="utf-8") as fh:
-            return yaml.load(fh)
+        text = path.read_text(encoding="utf-8")
+        node = yaml.compose(text)
+        if node is None:
+            return None
+        bad = _node_problems(node)
+        if bad:
+            for where, message in bad:
+                mark = where.start_mark
+                problems.add(f"{rel}:{mark.line + 1}:{mark.column + 1}", message)
+            return None
+        return yaml.constructor.construct_document(node)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        rel = path.relative_to(problems.root) if path.is_relative_to(problems.root) else path
         loc = f"{rel}:{mark.line + 1}:{mark.column + 1}" if mark else str(rel)
         problems.add(loc, f"invalid YAML: {exc.problem or exc}")
     except (YAMLError, UnicodeDecodeError, OSError) as exc:
         problems.add(str(path), f"cannot read YAML: {exc}")
+    except RecursionError:
+        problems.add(str(rel), "invalid YAML: nested too deeply (嵌套过深)")
     except TypeError as exc:  # ruamel: a complex ('? ') key that is a mapping or list
-        rel = path.relative_to(problems.root) if path.is_relative_to(problems.root) else path
         problems.add(
             str(rel),
             f"invalid YAML: a mapping key must be a plain value, not a mapping or a list "
@@ -381,18 +545,30 @@ def load_policy_dir(
     )
 
     parent: Policy | None = None
+    chain = _LOADING.get()
+    if root in chain:
+        loop = " -> ".join(str(p) for p in (*chain[chain.index(root) :], root))
+        raise _ExtendsCycleError(
+            f"{pid}@{version} ({root})",
+            [f"{root / r.at(raw_meta, 'extends')}: policy.extends: a cycle: {loop} (继承关系循环)"],
+        )
     if extends:
         if resolve_parent is None:
             resolve_parent = _load_parent
+        token = _LOADING.set((*chain, root))
         try:
             ref = str(extends)
             if "/" in ref or ref.startswith("."):  # a folder path: relative to this package
                 ref = str((root / ref).resolve())
             parent = resolve_parent(ref)
+        except _ExtendsCycleError:
+            raise
         except Exception as exc:  # a broken parent is a problem of this package too
             problems.add(
                 r.at(raw_meta, "extends"), f"policy.extends: cannot load {extends!r}: {exc}"
             )
+        finally:
+            _LOADING.reset(token)
 
     clauses: dict[str, ClauseInfo] = dict(parent.clauses) if parent else {}
     raw_clauses = raw_meta.get("clauses") or []
@@ -624,7 +800,7 @@ class _Builder:
         if ptype == NUMBER:
             num = _number(raw)
             if num is None:
-                self.p.add(r.at(node, "value"), f"{what}.value: expected a number, got {raw!r}")
+                self.p.add(r.at(node, "value"), f"{what}.value: {_not_a_number(raw)}")
             return num
         if ptype == BOOL:
             if not isinstance(raw, bool):
@@ -637,7 +813,11 @@ class _Builder:
                 self.p.add(r.at(node, "value"), f"{what}.value: expected a list, got {raw!r}")
                 return ()
             if ptype.elem == NUMBER:
-                return tuple(_number(x) for x in raw)
+                numbers = tuple(_number(x) for x in raw)
+                for i, (x, num) in enumerate(zip(raw, numbers, strict=True)):
+                    if num is None:
+                        self.p.add(r.at(raw, index=i), f"{what}.value[{i}]: {_not_a_number(x)}")
+                return numbers
             return tuple(str(x) for x in raw)
         if not isinstance(raw, str):
             self.p.add(r.at(node, "value"), f"{what}.value: expected text, got {raw!r}")
@@ -1031,6 +1211,8 @@ class _Builder:
                     f"{ew}.verdict: {verdict!r} is not one of {', '.join(_VERDICTS)}",
                 )
             amount = _number(e["amount"]) if e.get("amount") is not None else None
+            if e.get("amount") is not None and amount is None:
+                self.p.add(r.at(e, "amount"), f"{ew}.amount: {_not_a_number(e['amount'])}")
             conds = e.get("conditions") or {}
             for cid, cv in conds.items():
                 if cv not in _VERDICTS:
