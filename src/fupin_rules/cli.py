@@ -210,6 +210,8 @@ def check(
     from fupin_rules.reports.json_report import report_format, write_report_file
 
     as_of = _date(on)
+    if problems_only and out is None:
+        _fail("--problems-only lists the problems of the --out report: give --out FILE too")
     path = data or sample_data_path()
     outputs = OutputPlan({"--out": out, "--excel": excel, "--html": html}, inputs=[path])
     try:

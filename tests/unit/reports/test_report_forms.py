@@ -98,3 +98,10 @@ def test_check_writes_the_form_its_out_asks_for(tmp_path: Path, mini_policy_dir:
     lines = [json.loads(line) for line in _read(out).splitlines()]
     assert lines[0]["record"] == "report" and lines[0]["findings_listed"] == "problems"
     assert [x["rule"] for x in lines if x["record"] == "finding"] == ["village.exit.standard"]
+
+
+def test_problems_only_without_out_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    from fupin_rules.cli import EXIT_INPUT
+
+    assert main(["check", "--problems-only", "-q"]) == EXIT_INPUT
+    assert "--problems-only" in capsys.readouterr().err
