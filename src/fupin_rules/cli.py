@@ -28,6 +28,7 @@ import typer
 from fupin_rules._cli_help import HelpGroup
 from fupin_rules._gc import gc_paused
 from fupin_rules._resources import sample_data_path
+from fupin_rules._terminal import fail as _fail
 from fupin_rules._terminal import printable
 from fupin_rules.api import AUTO_BATCH_HOUSEHOLDS
 from fupin_rules.errors import FupinRulesError
@@ -76,11 +77,6 @@ def _output() -> Iterator[None]:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         os.close(devnull)
-
-
-def _fail(message: str, code: int = EXIT_INPUT) -> None:
-    typer.echo(f"error: {printable(message)}", err=True)
-    raise typer.Exit(code)
 
 
 def _say(text: str) -> None:

@@ -216,3 +216,15 @@ def test_diff_reports_bad_input(mini_policy_dir: Path, capsys: pytest.CaptureFix
     assert code == 2 and "no_such_policy" in err
     code, _, err = _run(["diff", str(mini_policy_dir), str(mini_policy_dir), "--on", "x"], capsys)
     assert code == 2 and "not a date" in err
+
+
+def test_author_command_errors_show_control_characters_escaped(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The author commands print errors as the main CLI does: a control character in a path
+    (here BEL and the one-character CSI U+009B) cannot act on the terminal."""
+    code = main(["diff", "./\x07nope\x9b", "county_2017"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith("error: ./\\x07nope\\x9b: not a policy folder")
+    assert "\x07" not in err and "\x9b" not in err

@@ -14,16 +14,12 @@ from typing import Annotated
 
 import typer
 
+from fupin_rules._terminal import fail as _fail
 from fupin_rules.errors import FupinRulesError
 
 __all__ = ["register"]
 
-EXIT_DIFFERENT, EXIT_INPUT = 1, 2
-
-
-def _fail(message: str) -> None:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(EXIT_INPUT)
+EXIT_DIFFERENT = 1
 
 
 def new_policy(

@@ -12,11 +12,10 @@ from typing import Annotated, Any
 
 import typer
 
+from fupin_rules._terminal import fail
 from fupin_rules.errors import FupinRulesError
 
 __all__ = ["record_and_track", "register"]
-
-EXIT_INPUT = 2
 
 
 def record_and_track(
@@ -149,8 +148,7 @@ def runs_cmd(
         with RunStore(path, create=False) as rs:
             runs = rs.runs()
     except FupinRulesError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(EXIT_INPUT) from None
+        fail(str(exc))
     if as_json:
         for r in runs:
             typer.echo(

@@ -44,6 +44,7 @@ def serve_cmd(
     max_upload_mb: Annotated[int, typer.Option(help="Largest dataset upload, MiB.", min=1)] = 64,
 ) -> None:
     """Serve the HTTP/JSON API (OpenAPI at /docs and /openapi.json); needs the serve extra."""
+    from fupin_rules._terminal import fail
     from fupin_rules.errors import FupinRulesError
 
     try:
@@ -51,11 +52,7 @@ def serve_cmd(
         from fupin_rules.service.server import read_api_keys, serve
         from fupin_rules.service.uploads import UploadLimits
     except ImportError as exc:
-        typer.echo(
-            f'error: the service needs the serve extra: pip install "fupin-rules[serve]" ({exc})',
-            err=True,
-        )
-        raise typer.Exit(2) from None
+        fail(f'the service needs the serve extra: pip install "fupin-rules[serve]" ({exc})')
     try:
         config = ServiceConfig(
             policies=tuple(policy) if policy else None,
@@ -67,8 +64,7 @@ def serve_cmd(
         )
         serve(config, host=host, port=port, allow_open=no_auth)
     except FupinRulesError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
+        fail(str(exc))
 
 
 def register(app: typer.Typer) -> None:
