@@ -10,6 +10,13 @@ serve``) on free ports of 127.0.0.1 only, then measures in the same run:
   peer's ``POST /calculate`` with the same household as an OpenFisca situation asking
   ``rain_dew_grant_amount`` for 2017-09. Both answer 5000. Median and p99 latency; the ratio
   peer/ours is the speed-up.
+* **server CPU** per request in the single phase: user + system time of the server process
+  and its children (``/proc/PID/stat``; gunicorn's workers for the peer), divided by the
+  requests. On a machine shared with other work the wall-clock latency includes waits for a
+  core; the CPU time does not, so ``ratio_server_cpu_peer_over_ours`` is the steadier ratio.
+* **floor**: the same client against a bare FastAPI route on the same uvicorn (it reads the
+  3.2 kB body and answers a constant 53-byte JSON): what HTTP, uvicorn and FastAPI cost
+  before any work, and so the least any FastAPI service can take per decision here.
 * **load**: ``--clients`` concurrent clients (threads, one keep-alive connection each) send
   ``--requests`` decisions in all; requests per second, p50/p99 latency, errors (any status
   other than 200 or a transport error), and the server's resident memory (``/proc/PID/status``
@@ -84,6 +91,22 @@ def tree_rss_mb(pid: int) -> float | None:
         children = []
     for c in children:
         total += tree_rss_mb(int(c)) or 0.0
+    return total
+
+
+def tree_cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds of ``pid`` and its children (Linux), or None."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    total = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        children = []
+    for c in children:
+        total += tree_cpu_seconds(int(c)) or 0.0
     return total
 
 
@@ -202,9 +225,16 @@ def pct(values: list[float], q: float) -> float:
 
 
 def single(
-    port: int, path: str, body: bytes, n: int, check: Callable[[bytes], None], max_seconds: float
+    port: int,
+    path: str,
+    body: bytes,
+    n: int,
+    check: Callable[[bytes], None],
+    max_seconds: float,
+    server_pid: int | None = None,
 ) -> dict[str, Any]:
-    """``n`` requests one after the other (after 20 warm-up requests)."""
+    """``n`` requests one after the other (after 20 warm-up requests); with ``server_pid``,
+    also the server's CPU time per request."""
     c = Client(port)
     for _ in range(20):
         status, data, _t = c.post(path, body)
@@ -213,17 +243,22 @@ def single(
     check(data)
     times: list[float] = []
     deadline = time.monotonic() + max_seconds
+    cpu0 = tree_cpu_seconds(server_pid) if server_pid is not None else None
     while len(times) < n and time.monotonic() < deadline:
         status, data, t = c.post(path, body)
         if status != 200:
             raise RuntimeError(f"{path}: {status} {data[:500]!r}")
         times.append(t)
+    cpu1 = tree_cpu_seconds(server_pid) if server_pid is not None else None
     c.close()
-    return {
+    out: dict[str, Any] = {
         "requests": len(times),
         "median_ms": round(statistics.median(times) * 1000, 3),
         "p99_ms": round(pct(times, 0.99) * 1000, 3),
     }
+    if cpu0 is not None and cpu1 is not None and times:
+        out["server_cpu_ms_per_request"] = round((cpu1 - cpu0) / len(times) * 1000, 3)
+    return out
 
 
 def load(
@@ -316,6 +351,50 @@ def our_server(tmp: Path, engine: str) -> tuple[subprocess.Popen[bytes], int]:
     return start(cmd, port, "/healthz", tmp / "ours.log"), port
 
 
+FLOOR_APP = """
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+
+app = FastAPI()
+
+
+@app.get("/healthz")
+def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@app.post("/v1/policies/{policy}/eligibility")
+async def eligibility(policy: str, request: Request) -> Response:
+    await request.body()
+    return Response(
+        b'{"finding":{"verdict":"pass","amount_yuan":"5000"},"explanation":null}',
+        media_type="application/json",
+    )
+"""
+
+
+def floor_server(tmp: Path) -> tuple[subprocess.Popen[bytes], int]:
+    """A bare FastAPI route on uvicorn with the options ``fupin-rules serve`` gets (uvicorn's
+    defaults: httptools and uvloop when installed)."""
+    port = free_port()
+    (tmp / "floor_app.py").write_text(FLOOR_APP, "utf-8")
+    cmd = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "floor_app:app",
+        "--app-dir",
+        str(tmp),
+        "--host",
+        LOOPBACK,
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+    ]
+    return start(cmd, port, "/healthz", tmp / "floor.log"), port
+
+
 def peer_server(tmp: Path) -> tuple[subprocess.Popen[bytes], int]:
     exe = shutil.which("openfisca", path=str(Path(sys.executable).parent)) or shutil.which(
         "openfisca"
@@ -335,6 +414,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-seconds", type=float, default=600.0, help="bound of each phase")
     ap.add_argument("--engine", default="auto", help="the engine our server runs")
     ap.add_argument("--skip-peer", action="store_true")
+    ap.add_argument("--skip-floor", action="store_true", help="do not measure the bare route")
     ap.add_argument("--peer-load", action="store_true", help="also load-test the peer")
     ap.add_argument("--json", help="also write the result here")
     a = ap.parse_args(argv)
@@ -364,13 +444,33 @@ def main(argv: list[str] | None = None) -> int:
         ours, port = our_server(tmp, a.engine)
         try:
             res["single_ours"] = single(
-                port, ours_path, ours_bytes, a.single, check_ours, a.max_seconds
+                port, ours_path, ours_bytes, a.single, check_ours, a.max_seconds, ours.pid
             )
+            if not a.skip_floor:
+                floor, fport = floor_server(tmp)
+                try:
+                    res["single_floor"] = single(
+                        fport,
+                        ours_path,
+                        ours_bytes,
+                        a.single,
+                        lambda d: None,
+                        a.max_seconds,
+                        floor.pid,
+                    )
+                finally:
+                    stop(floor)
             if not a.skip_peer:
                 peer, pport = peer_server(tmp)
                 try:
                     res["single_peer"] = single(
-                        pport, "/calculate", peer_bytes, a.single, check_peer, a.max_seconds
+                        pport,
+                        "/calculate",
+                        peer_bytes,
+                        a.single,
+                        check_peer,
+                        a.max_seconds,
+                        peer.pid,
                     )
                     if a.peer_load:
                         res["load_peer"] = load(
@@ -387,6 +487,11 @@ def main(argv: list[str] | None = None) -> int:
                 res["ratio_single_median_peer_over_ours"] = round(
                     res["single_peer"]["median_ms"] / res["single_ours"]["median_ms"], 2
                 )
+                cpu = [
+                    res[k].get("server_cpu_ms_per_request") for k in ("single_peer", "single_ours")
+                ]
+                if None not in cpu and cpu[1]:
+                    res["ratio_server_cpu_peer_over_ours"] = round(cpu[0] / cpu[1], 2)
             res["load_ours"] = load(
                 port,
                 ours_path,

@@ -195,7 +195,7 @@ def test_decision_log_is_an_sqlite_file(
     r = client.post("/v1/policies/county_2017/eligibility", json=body)
     assert r.status_code == 200
     (db,) = server_run[1].glob("runs-*.sqlite")  # the run store's decisions table
-    # the log's writer thread commits a decision just after its answer (docs/service.md):
+    # the log's writer thread commits a decision within milliseconds of its answer (docs/service.md):
     # read the file itself, without asking the service, until the row is there
     deadline = time.monotonic() + 30
     rows: list[Any] = []

@@ -129,3 +129,56 @@ def test_the_openapi_document_still_describes_the_answers(registry: PolicyRegist
     ]:
         schema = doc["paths"][path]["post"]["responses"]["200"]["content"]["application/json"]
         assert schema["schema"] == {"$ref": f"#/components/schemas/{model}"}, path
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "field", "words"),
+    [
+        ("eligibility", {"lang": "fr"}, "lang", "should match pattern"),
+        ("eligibility", {"explain": "maybe"}, "explain", "valid boolean"),
+        ("explain", {"lang": "EN"}, "lang", "should match pattern"),
+        ("household", {"explain": "2"}, "explain", "valid boolean"),
+    ],
+)
+def test_a_bad_query_value_is_a_422_naming_it_before_any_work(
+    registry: PolicyRegistry,
+    tmp_path: Path,
+    path: str,
+    params: dict[str, str],
+    field: str,
+    words: str,
+) -> None:
+    log = StoreDecisionLog(tmp_path / "runs.sqlite")
+    app = create_app(ServiceConfig(), registry=registry, decision_log=log)
+    ex = decision_example()
+    body = (
+        ex
+        if path != "household"
+        else {
+            "subject": ex["data"]["households"][0]["household_id"],
+            "on": ex["on"],
+            "data": ex["data"],
+        }
+    )
+    bad_body = {**body, "data": {"county": {}}}  # the query is judged first, as FastAPI did
+    r, r2, logged = _calls(
+        app,
+        [
+            ("POST", f"/v1/policies/county_2017/{path}", {"params": params, "json": body}),
+            ("POST", f"/v1/policies/county_2017/{path}", {"params": params, "json": bad_body}),
+            ("GET", "/v1/decisions", {}),
+        ],
+    )
+    for resp in (r, r2):
+        assert resp.status_code == 422, resp.text
+        problem = resp.json()
+        assert problem["errors"][0]["field"] == field
+        assert problem["errors"][0]["pointer"] == f"/query/{field}"
+        assert words in problem["detail"]
+    assert logged.json() == []  # nothing was decided
+    ok = dict.fromkeys(params, "en" if field == "lang" else "TRUE")
+    (good,) = _calls(
+        app, [("POST", f"/v1/policies/county_2017/{path}", {"params": ok, "json": body})]
+    )
+    log.close()
+    assert good.status_code == 200, good.text
