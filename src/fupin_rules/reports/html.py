@@ -23,7 +23,8 @@ from fupin_rules.expr.values import Interval
 from fupin_rules.findings.model import Finding, Outcome
 from fupin_rules.findings.render import explain, failing_summary
 from fupin_rules.reports._files import replacing
-from fupin_rules.reports.excel import (
+from fupin_rules.reports.json_report import not_in_force_notice, summary
+from fupin_rules.reports.model import (
     KIND_ZH,
     RULE_KIND_ZH,
     VERDICT_ZH,
@@ -36,7 +37,6 @@ from fupin_rules.reports.excel import (
     report_findings,
     village_counts,
 )
-from fupin_rules.reports.json_report import not_in_force_notice, summary
 
 if TYPE_CHECKING:
     from fupin_rules.runs.tracking import Tracking

@@ -1,0 +1,144 @@
+"""The report model: what the Excel problem list and the HTML report both show, and in which
+order (the findings a report lists, report levels, Chinese words, readable numbers, counts by
+village, the data to collect). The writers (:mod:`~fupin_rules.reports.excel`,
+:mod:`~fupin_rules.reports.html`) only lay it out.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+from fupin_rules.domain.entities import ENTITIES
+from fupin_rules.engine.run import Evaluation
+from fupin_rules.expr.values import UNKNOWN, Interval
+from fupin_rules.findings.model import Finding, Outcome, json_value
+from fupin_rules.reports.subjects import KIND_ZH, SubjectDirectory
+
+__all__ = [
+    "KIND_ZH",
+    "LEVELS",
+    "RULE_KIND_ZH",
+    "VERDICT_ZH",
+    "SubjectDirectory",
+    "level_of",
+    "missing_data",
+    "order_findings",
+    "output_value",
+    "readable_number",
+    "report_findings",
+    "village_counts",
+]
+
+#: report level -> (sheet title, English name); the order of the level sheets
+LEVELS: dict[str, tuple[str, str]] = {
+    "county": ("县级目标", "county targets"),
+    "village": ("村", "villages"),
+    "household": ("户", "households"),
+    "person": ("人", "persons"),
+}
+
+
+_LEVEL_OF_KIND = ENTITIES.level
+
+
+VERDICT_ZH: dict[str, str] = {
+    "pass": "符合",
+    "fail": "不符合",
+    "unknown": "无法判定",
+    "not_applicable": "不适用",
+}
+
+
+RULE_KIND_ZH: dict[str, str] = {"compliance": "合规", "target": "目标", "eligibility": "资格"}
+
+
+def level_of(subject_kind: str) -> str:
+    """The report level (county / village / household / person) a subject kind is listed under."""
+    return _LEVEL_OF_KIND.get(subject_kind, "county")
+
+
+def report_findings(ev: Evaluation) -> list[Finding]:
+    """The findings a problem list shows: problems (不符合) and undecided ones (无法判定).
+
+    Target findings are all kept, passing ones too, so county target progress is complete.
+    """
+    return [
+        f
+        for f in ev.findings
+        if f.verdict is Outcome.UNKNOWN
+        or (f.verdict is Outcome.FAIL and f.rule_kind in ("compliance", "target"))
+        or f.rule_kind == "target"
+    ]
+
+
+def output_value(f: Finding, name: str) -> Any:
+    """A named output of a finding (``target``, ``actual``, ``gap``), or ``None``."""
+    for n, v in f.outputs:
+        if n == name:
+            return v
+    return None
+
+
+def readable_number(value: Any) -> str:
+    """A number as an official reads it: whole numbers grouped (``2,670,000``), other exact
+    numbers as exact text, a range known up to missing parts as
+    ``2,670,000 ~ 2,830,000 (4 项缺失)``, unknown as ``未知``."""
+    if value is None or value is UNKNOWN:
+        return "未知"
+    if isinstance(value, Interval):
+        lo, hi = readable_number(value.lo), readable_number(value.hi)
+        return f"{lo} ~ {hi} ({value.missing} 项缺失)"
+    if isinstance(value, Fraction | Decimal | int) and not isinstance(value, bool):
+        frac = Fraction(value)
+        if frac.denominator == 1:
+            return f"{frac.numerator:,}"
+    out = json_value(value)
+    return "未知" if out is None else str(out)
+
+
+def order_findings(findings: Iterable[Finding], subjects: SubjectDirectory) -> list[Finding]:
+    """Report order: by village, household, then village before household before person."""
+    level_rank = {k: i for i, k in enumerate(KIND_ZH)}
+    return sorted(
+        findings,
+        key=lambda f: (
+            subjects.village(f.subject_kind, f.subject_id),
+            subjects.household(f.subject_kind, f.subject_id),
+            level_rank.get(f.subject_kind, len(level_rank)),
+            f.subject_id,
+            f.rule_id,
+        ),
+    )
+
+
+def missing_data(ev: Evaluation) -> list[tuple[str, str, str, str, list[Finding]]]:
+    """待补数据: ``(subject kind, subject id, field, label_zh, blocked findings)``, sorted."""
+    fields: dict[tuple[str, str, str], tuple[str, list[Finding]]] = {}
+    for f in ev.unknowns():
+        for m in f.missing:
+            entry = fields.setdefault((m.subject_kind, m.subject_id, m.field), (m.label_zh, []))
+            entry[1].append(f)
+    return [(k, s, fld, label, fs) for (k, s, fld), (label, fs) in sorted(fields.items())]
+
+
+def village_counts(ev: Evaluation, subjects: SubjectDirectory) -> list[tuple[str, Counter[str]]]:
+    """Per village (``""`` = not placed in a village): problems by level, and unknowns."""
+    counts: dict[str, Counter[str]] = {}
+    for f in ev.findings:
+        is_problem = f.verdict is Outcome.FAIL and f.rule_kind in ("compliance", "target")
+        if not (is_problem or f.verdict is Outcome.UNKNOWN):
+            continue
+        if level_of(f.subject_kind) == "county":
+            continue
+        vid = subjects.village(f.subject_kind, f.subject_id)
+        c = counts.setdefault(vid, Counter())
+        if is_problem:
+            c["fail"] += 1
+            c["fail:" + level_of(f.subject_kind)] += 1
+        else:
+            c["unknown"] += 1
+    return sorted(counts.items(), key=lambda kv: (kv[0] == "", kv[0]))
