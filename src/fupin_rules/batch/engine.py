@@ -306,17 +306,13 @@ def evaluate_batch(
     findings, na = materialize_findings(result, materialize, keep_not_applicable, errors)
     failed_rules = {e.rule_id for e in errors if e.subject_id == "*"}
     counts = {rid: c for rid, c in result.counts().items() if rid not in failed_rules}
-    return Evaluation(
-        policy_id=pol.id,
-        policy_version=pol.version,
-        policy_hash=pol.content_hash,
-        on=on,
-        engine="batch",
-        findings=tuple(findings),
-        errors=tuple(errors),
+    return Evaluation.of(
+        pol,
+        on,
+        "batch",
+        findings,
+        errors=errors,
         data_issues=result.issues,
         not_applicable_count=na,
-        not_in_force=pol.rules_not_in_force(on),
-        effective=pol.effective,
         tallies=tallies_from_counts(pol, counts),
     )

@@ -179,6 +179,37 @@ class Evaluation:
     #: are all listed and :meth:`rule_tallies` counts them
     tallies: tuple[RuleTally, ...] = ()
 
+    @classmethod
+    def of(
+        cls,
+        policy: Policy,
+        on: dt.date,
+        engine: str,
+        findings: Iterable[Finding],
+        *,
+        errors: Iterable[SubjectError] = (),
+        data_issues: Iterable[DataIssue] = (),
+        not_applicable_count: int = 0,
+        tallies: Iterable[RuleTally] = (),
+    ) -> Evaluation:
+        """The evaluation of ``policy`` as of ``on``, its provenance (id, version, content hash,
+        the rules not in force on ``on``, the policy's period) taken from the policy: the one
+        way every engine builds its result."""
+        return cls(
+            policy_id=policy.id,
+            policy_version=policy.version,
+            policy_hash=policy.content_hash,
+            on=on,
+            engine=engine,
+            findings=tuple(findings),
+            errors=tuple(errors),
+            data_issues=tuple(data_issues),
+            not_applicable_count=not_applicable_count,
+            not_in_force=policy.rules_not_in_force(on),
+            effective=policy.effective,
+            tallies=tuple(tallies),
+        )
+
     def rule_tallies(self) -> tuple[RuleTally, ...]:
         """Verdict counts per rule (rule-id order), equal whatever the engine and whether or not
         passing findings were listed: every report's counts come from here."""
@@ -277,16 +308,12 @@ def run_policy(
             if progress is not None:
                 progress(stratum, 1)
     findings.sort(key=Finding.sort_key)
-    return Evaluation(
-        policy_id=policy.id,
-        policy_version=policy.version,
-        policy_hash=policy.content_hash,
-        on=on,
-        engine=engine.name,
-        findings=tuple(findings),
-        errors=tuple(errors),
-        data_issues=tuple(data_issues),
+    return Evaluation.of(
+        policy,
+        on,
+        engine.name,
+        findings,
+        errors=errors,
+        data_issues=data_issues,
         not_applicable_count=na,
-        not_in_force=policy.rules_not_in_force(on),
-        effective=policy.effective,
     )

@@ -656,18 +656,13 @@ class Reduction:
             )
             findings = sorted([*self.findings, *county], key=Finding.sort_key)
             na = self.na + na_c
-            evaluation = Evaluation(
-                policy_id=policy.id,
-                policy_version=policy.version,
-                policy_hash=policy.content_hash,
-                on=on,
-                engine="batch",
-                findings=tuple(findings),
-                errors=(),
+            evaluation = Evaluation.of(
+                policy,
+                on,
+                "batch",
+                findings,
                 data_issues=data_issues,
                 not_applicable_count=na,
-                not_in_force=policy.rules_not_in_force(on),
-                effective=policy.effective,
                 tallies=tallies_from_counts(policy, counts),
             )
         return ScaleResult(
