@@ -9,7 +9,7 @@ with ruamel's own YAML 1.2 rules (``on``/``yes`` stay text, as ruamel reads them
 containers get the same marks.
 
 Anything this fast path does not reproduce exactly (a syntax error, anchors and aliases, merge
-keys, explicit or unusual tags, duplicate keys, non-decimal numbers, times of day) is read by
+keys, explicit or unusual tags, duplicate keys, non-decimal or very long numbers, times of day) is read by
 ruamel instead, so its messages and behaviour stay the reference.
 """
 
@@ -23,6 +23,8 @@ import yaml
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.resolver import implicit_resolvers
 from yaml._yaml import CParser
+
+from fupin_rules.policy.loader import MAX_NUMBER_DIGITS
 
 __all__ = ["Unsupported", "load_fast"]
 
@@ -124,8 +126,8 @@ def _scalar(node: yaml.Node) -> Any:
         return None
     if tag == _BOOL:
         return value in ("true", "True", "TRUE")
-    if tag == _INT and _DECIMAL_INT.match(value):
-        return int(value)
+    if tag == _INT and _DECIMAL_INT.match(value) and len(value) <= MAX_NUMBER_DIGITS:
+        return int(value)  # longer ones: the loader's own check names them
     if tag == _FLOAT and "_" not in value and value.lower().lstrip("+-") not in (".inf", ".nan"):
         return float(value)
     if tag == _TIMESTAMP and _DATE.match(value):

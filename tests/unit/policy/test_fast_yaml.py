@@ -65,6 +65,7 @@ def test_yaml_1_2_scalars_as_ruamel_reads_them() -> None:
         "a: {<<: {b: 1}}\n",  # merge key
         "a: !custom 1\n",  # a tag
         "a: 0x1F\n",  # not a decimal number
+        "a: " + "1" * 101 + "\n",  # more digits than a policy number has: the loader says so
         "a: 2017-09-01 10:00:00\n",  # a time of day
         "? [a, b]\n: 1\n",  # a key that is a list
     ],
@@ -87,4 +88,21 @@ def test_a_duplicate_key_is_still_reported_with_its_place(
     meta = folder / "policy.yaml"
     meta.write_text(meta.read_text(encoding="utf-8") + "version: 9.9.9\n", encoding="utf-8")
     with pytest.raises(PolicyLoadError, match=r"policy\.yaml:\d+:\d+: invalid YAML.*duplicate"):
+        load_policy_dir(folder)
+
+
+def test_an_integer_too_long_is_named_by_the_loader(tmp_path: Path, mini_policy_dir: Path) -> None:
+    """Not read by the fast path, so the loader's digit check reports it (file:line:col)."""
+    import shutil
+
+    from fupin_rules.errors import PolicyLoadError
+    from fupin_rules.policy.loader import load_policy_dir
+
+    folder = tmp_path / "p"
+    shutil.copytree(mini_policy_dir, folder)
+    params = next((folder / "parameters").glob("*.yaml"))
+    text = params.read_text(encoding="utf-8")
+    assert "value: 50000}" in text
+    params.write_text(text.replace("value: 50000}", "value: " + "1" * 150 + "}", 1), "utf-8")
+    with pytest.raises(PolicyLoadError, match=r"an integer of 150 digits"):
         load_policy_dir(folder)
