@@ -29,6 +29,10 @@ __all__ = [
 ]
 
 
+#: the Chinese word of each verdict (:attr:`Outcome.label_zh`)
+_LABELS_ZH = {"pass": "符合", "fail": "不符合", "unknown": "无法判定", "not_applicable": "不适用"}
+
+
 class Outcome(StrEnum):
     """Three-valued outcome of a condition or finding, plus not-applicable for findings."""
 
@@ -39,13 +43,13 @@ class Outcome(StrEnum):
 
     @property
     def zh(self) -> str:
-        """The Chinese word used in explanations."""
-        return {
-            "pass": "符合",
-            "fail": "不符合",
-            "unknown": "无法判定(数据缺失)",
-            "not_applicable": "不适用",
-        }[self.value]
+        """The Chinese word used in explanations (unknown says why: 数据缺失)."""
+        return "无法判定(数据缺失)" if self is Outcome.UNKNOWN else self.label_zh
+
+    @property
+    def label_zh(self) -> str:
+        """The Chinese word of a report cell or badge (符合, 不符合, 无法判定, 不适用)."""
+        return _LABELS_ZH[self.value]
 
     @classmethod
     def of(cls, value: object) -> Outcome:

@@ -45,12 +45,8 @@ LEVELS: dict[str, tuple[str, str]] = {
 _LEVEL_OF_KIND = ENTITIES.level
 
 
-VERDICT_ZH: dict[str, str] = {
-    "pass": "符合",
-    "fail": "不符合",
-    "unknown": "无法判定",
-    "not_applicable": "不适用",
-}
+#: verdict -> the Chinese word of a report cell (one vocabulary: :attr:`Outcome.label_zh`)
+VERDICT_ZH: dict[str, str] = {o.value: o.label_zh for o in Outcome}
 
 
 RULE_KIND_ZH: dict[str, str] = {"compliance": "合规", "target": "目标", "eligibility": "资格"}
