@@ -339,3 +339,103 @@ def test_xlsx_ledgers(templates: dict[str, Path], data: st.DataObject) -> None:
                     ws.delete_cols(c)
             wb.save(path)
         _check(path, "xlsx")
+
+
+# --------------------------------------------------------------------------- the JSON front door
+
+#: JSON text a hostile or careless producer writes where a value belongs (issue 17)
+RAW_JSON = [
+    "1E5", "1e5", "-1E+5", "50000.000000000001", "0.0900000000000000001", "-0", "0.1e1",
+    "1e999999999", "1E-400", "9" * 5000, "-" + "9" * 4301, "1" + "0" * 4300, "NaN",
+    "Infinity", "-Infinity", "[" * 3000 + "]" * 3000, "[" * 50 + "]" * 50, "{}", "[]", "null",
+    "true", '""', '"  "', '"1E5"', '"\\ud800"', '"\\u0000"', '"' + "x" * 5000 + '"',
+]  # fmt: skip
+
+
+def _structural(text: str, data: st.DataObject) -> bytes:
+    """Damage a JSON ledger's text as a producer would: repeated keys, wrappers, encodings."""
+    op = data.draw(
+        st.sampled_from(
+            ["table_twice", "field_twice", "bom", "gbk", "utf16", "deep", "array", "empty", "none"]
+        ),
+        label="structure",
+    )
+    if op == "table_twice":
+        key = data.draw(st.sampled_from(["county", "persons", "documents", "households"]))
+        value = data.draw(st.sampled_from(["[]", '[{"x": 1}]', "{}", "null", '"a"']))
+        text = text[:-1] + f', "{key}": {value}}}'
+    elif op == "field_twice":
+        at = data.draw(st.integers(1, max(1, text.count('{"') - 1)), label="object")
+        pos = -1
+        for _ in range(at):
+            pos = text.index('{"', pos + 1)
+        end = text.index('"', pos + 2)
+        field = text[pos + 2 : end]
+        literal = data.draw(st.sampled_from([*RAW_JSON[:8], '"X"']), label="again")
+        text = text[: pos + 1] + f'"{field}": {literal}, ' + text[pos + 1 :]
+    elif op == "deep":
+        text = "[" * 100_000 + text + "]" * 100_000
+    elif op == "array":
+        text = f"[{text}]"
+    elif op == "empty":
+        text = data.draw(st.sampled_from(["", " ", "\n", "\ufeff"]))
+    if op == "bom":
+        return b"\xef\xbb\xbf" + text.encode("utf-8")
+    if op == "gbk":
+        return text.encode("gb18030")
+    if op == "utf16":
+        return text.encode("utf-16")
+    return text.encode("utf-8", errors="surrogatepass")
+
+
+@settings(
+    max_examples=fuzz_budget("json_front_door"),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(data=st.data())
+def test_json_front_door(base: dict[str, Any], data: st.DataObject) -> None:
+    """``load_data`` (Evaluator, evaluate, ``check FILE.json``) on hostile JSON text: exact
+    numbers, repeated keys, deep nesting, odd encodings; a LoadResult that accounts for every
+    row or a library error naming the file, never a traceback."""
+    import fupin_rules as fr
+
+    tables = _tables(base)
+    placed = 0
+    for _ in range(data.draw(st.integers(0, 3), label="mutations")):
+        _mutate_rows(tables, data, json_value)
+    for _ in range(data.draw(st.integers(0, 3), label="raw literals")):
+        names = sorted(t for t, rows in tables.items() if rows)
+        rows = tables[data.draw(st.sampled_from(names), label="table")]
+        row = rows[data.draw(st.integers(0, len(rows) - 1), label="row")]
+        fld = data.draw(st.sampled_from(sorted(row) or ["x"]), label="field")
+        row[fld] = f"__RAW{placed}__"
+        placed += 1
+    text = json.dumps(_as_dataset_dict(tables), ensure_ascii=False, default=str)
+    for k in range(placed):
+        text = text.replace(f'"__RAW{k}__"', data.draw(st.sampled_from(RAW_JSON), label="raw"))
+    raw = _structural(text, data)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "front.json"
+        path.write_bytes(raw)
+        if data.draw(st.integers(0, 9), label="damage?") == 0:
+            _raw(path, data)
+        try:
+            result = fr.load_data(path)
+        except FupinRulesError as exc:
+            assert "front.json" in str(exc), str(exc)
+            assert len(str(exc)) < 20_000 or "\n" in str(exc), str(exc)[:300]
+            tally("json_front_door", f"raised {type(exc).__name__}")
+            return
+        assert result.accounted, (result.rows_in, result.dataset.record_count(), result.issues)
+        for issue in result.issues:
+            assert "front.json" in issue.source and issue.table and issue.message, issue
+            assert len(issue.message) < 2_000, issue.message[:300]
+            if issue.row is not None:
+                assert issue.row >= 1, issue
+        # every value kept is exact: no binary float reached a record
+        for name in ("county", *result.dataset.to_dict()):
+            records = result.dataset.to_dict()[name]
+            for record in records if isinstance(records, list) else [records]:
+                assert not any(isinstance(v, float) for v in record.values()), record
+        tally("json_front_door", "issues" if result.issues else "clean")

@@ -63,6 +63,7 @@ __all__ = [
     "JsonObject",
     "LedgerError",
     "LedgerFormat",
+    "NotANumber",
     "OversizeNumber",
     "detect_format",
     "parse_json_bytes",
@@ -530,6 +531,19 @@ class OversizeNumber:
         return f"<a number of {self.digits:,} digits (数字位数过多)>"
 
 
+class NotANumber:
+    """``NaN``, ``Infinity`` or ``-Infinity``: Python's JSON parser accepts them, JSON does not.
+    Kept in the record so that the row is rejected naming the field."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return f"{self.text} (not a JSON number; 不是数字)"
+
+
 def _json_int(text: str) -> int | OversizeNumber:
     return int(text) if len(text) <= MAX_INT_DIGITS else OversizeNumber(text)
 
@@ -577,6 +591,7 @@ def parse_json_bytes(raw: bytes, name: str) -> Any:
             text,
             parse_float=Decimal,  # money and rates stay exact: never a binary float
             parse_int=_json_int,
+            parse_constant=NotANumber,
             object_pairs_hook=_json_object,
         )
     except json.JSONDecodeError as exc:
