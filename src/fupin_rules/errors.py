@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 __all__ = [
+    "BatchOverflowError",
     "BatchUnsupportedError",
     "DataError",
     "EngineError",
@@ -117,6 +118,12 @@ class EngineError(FupinRulesError):
 
 class BatchUnsupportedError(EngineError, NotImplementedError):
     """An expression the batch compiler cannot evaluate exactly (use the reference engine)."""
+
+
+class BatchOverflowError(EngineError, ArithmeticError):
+    """A rule's numbers can exceed the batch engine's exact 128-bit integers (about 1.7e38,
+    numerators and denominators of exact fractions): the rule is an error row of the batch
+    run; the reference and inference engines compute it with unbounded integers."""
 
 
 class EngineUnavailableError(EngineError):

@@ -23,7 +23,7 @@ from typing import Any, assert_never
 import attrs
 import polars as pl
 
-from fupin_rules.batch.frames import KEY, Tables, parent_column
+from fupin_rules.batch.frames import KEY, TOO_LARGE, Tables, parent_column
 from fupin_rules.batch.values import (
     I128,
     BoolV,
@@ -34,6 +34,7 @@ from fupin_rules.batch.values import (
     Rat,
     StrV,
     Value,
+    check_bound,
     const_expr,
     kleene_any,
     num_abs,
@@ -46,7 +47,7 @@ from fupin_rules.batch.values import (
 )
 from fupin_rules.domain.entities import ENTITIES
 from fupin_rules.domain.schema import LINKS
-from fupin_rules.errors import BatchUnsupportedError, FupinRulesError
+from fupin_rules.errors import BatchOverflowError, BatchUnsupportedError, FupinRulesError
 from fupin_rules.expr import BOOL, DATE, NUMBER, ListType, Type
 from fupin_rules.expr.ir import (
     Aggregate,
@@ -71,7 +72,16 @@ from fupin_rules.expr.ir import (
 from fupin_rules.expr.values import UNKNOWN, to_value
 from fupin_rules.policy.model import Policy, ResolvedParameter, Variable
 
-__all__ = ["RULE_ERRORS", "BatchUnsupportedError", "Compiler", "ItemList"]
+__all__ = ["RULE_ERRORS", "BatchOverflowError", "BatchUnsupportedError", "Compiler", "ItemList"]
+
+#: bounds of values the compiler makes itself: a year, a number of days between two dates
+#: (polars dates are 32-bit day numbers)
+_YEAR_BOUND = 10**6
+_DAYS_BOUND = 2**33
+#: above this a stored value's bound is replaced by its column's largest magnitude (one pass):
+#: a bound from the operands (a sum: the largest child times the rows) can be far above the
+#: values themselves, and a product of such bounds could reach Int128 without need
+_TIGHTEN_ABOVE = 2**64
 
 
 #: what compiling or evaluating a rule's expressions may raise; the batch engine turns each into
@@ -156,6 +166,8 @@ class Compiler:
         self._counts: set[str] = set()
         self._segs: dict[tuple[str, str], _Segments | None] = {}
         self._n = 0
+        #: (kind, field) -> the largest magnitude of a number column's numerators
+        self._bounds: dict[tuple[str, str], int] = {}
         #: caches of other modules (explanations) keyed by their own tuples
         self.extra: dict[tuple[Any, ...], Any] = {}
 
@@ -192,9 +204,9 @@ class Compiler:
             def rat(r: Rat, tag: str) -> Rat:
                 cols[f"{base}.{tag}n"] = r.num
                 if isinstance(r.den, int):
-                    return Rat(pl.col(f"{base}.{tag}n"), r.den)
+                    return Rat(pl.col(f"{base}.{tag}n"), r.den, r.bound)
                 cols[f"{base}.{tag}d"] = r.den
-                return Rat(pl.col(f"{base}.{tag}n"), pl.col(f"{base}.{tag}d"))
+                return Rat(pl.col(f"{base}.{tag}n"), pl.col(f"{base}.{tag}d"), r.bound, r.dbound)
 
             lo = rat(v.lo, "lo")
             hi = None if v.hi is None else rat(v.hi, "hi")
@@ -203,9 +215,39 @@ class Compiler:
                 cols[f"{base}.m"] = v.missing()
                 miss = pl.col(f"{base}.m")
             self.add_columns(kind, cols)
-            return NumV(lo, hi, miss)
+            return NumV(self._tight(kind, lo), None if hi is None else self._tight(kind, hi), miss)
         self.add_columns(kind, {base: v.e})
         return type(v)(pl.col(base))
+
+    def _tight(self, kind: str, r: Rat) -> Rat:
+        """``r`` (stored as columns of ``kind``) with bounds no larger than its values'."""
+        if r.bound <= _TIGHTEN_ABOVE and r.den_bound <= _TIGHTEN_ABOVE:
+            return r
+        frame = self.frame(kind)
+        exprs = [r.num.abs().max().alias("n")]
+        if not isinstance(r.den, int):
+            exprs.append(r.den.abs().max().alias("d"))
+        row = frame.select(exprs).row(0, named=True)
+        bound = min(r.bound, int(row["n"] or 0))
+        dbound = min(r.dbound, int(row.get("d") or 0)) if not isinstance(r.den, int) else 0
+        return Rat(r.num, r.den, bound, dbound)
+
+    def number_bound(self, kind: str, name: str) -> int:
+        """The largest magnitude of a number field's numerators (0 for an empty column)."""
+        key = (kind, name)
+        found = self._bounds.get(key)
+        if found is None:
+            if self.tables.dens[key] == TOO_LARGE:
+                raise BatchOverflowError(
+                    f"{kind}.{name} holds a value beyond the batch engine's 128-bit integers "
+                    "(数值超出批量引擎的精确范围); the reference engine (--engine reference) "
+                    "reads it exactly"
+                )
+            column = self.frame(kind)[name]
+            low, high = column.min(), column.max()
+            found = max(abs(int(low or 0)), abs(int(high or 0)))  # type: ignore[arg-type]
+            self._bounds[key] = found
+        return found
 
     def columns_of(self, v: Value) -> list[str]:
         """The frame columns a materialised value refers to."""
@@ -363,7 +405,8 @@ class Compiler:
         t = self.schema.entities[kind].fields[name]
         col = pl.col(name)
         if t == NUMBER:
-            return NumV(Rat(col, self.tables.dens[(kind, name)]))
+            bound = self.number_bound(kind, name)
+            return NumV(Rat(col, self.tables.dens[(kind, name)], bound))
         if t == BOOL:
             return BoolV(col)
         if t == DATE:
@@ -457,7 +500,7 @@ class Compiler:
         if node.func == "year":
             if not isinstance(v, DateV):
                 raise BatchUnsupportedError("year() of a non-date")
-            return NumV(Rat(v.e.dt.year().cast(I128), 1))
+            return NumV(Rat(v.e.dt.year().cast(I128), 1, _YEAR_BOUND))
         if not isinstance(v, NumV):
             raise BatchUnsupportedError("abs() of a non-number")
         return num_abs(v)
@@ -582,6 +625,7 @@ class Compiler:
         value = None if node.value is None else self.value(node.value, child)
         filt = None if node.filter is None else self.boolean(node.filter, child)
         func = node.func
+        rows = self.frame(child).height
         if not self.tables.supplied[child]:
             if func in ("all", "any"):
                 return typed_null(BOOL)
@@ -616,19 +660,23 @@ class Compiler:
         if func == "count":
             if filt is None:
                 n = part("n", pl.lit(1, dtype=I128), "sum", 0, True)
-                build: Callable[[], Value] = lambda: NumV(Rat(n, 1))  # noqa: E731
+                build: Callable[[], Value] = lambda: NumV(Rat(n, 1, rows))  # noqa: E731
             else:
                 sure = part("s", ftrue.cast(I128), "sum", 0, True)
                 maybe = part("m", fnull.cast(I128), "sum", 0, True)
 
                 def build() -> Value:
-                    return NumV(Rat(sure, 1), Rat(sure + maybe, 1), maybe.cast(pl.Int64))
+                    return NumV(
+                        Rat(sure, 1, rows), Rat(sure + maybe, 1, rows), maybe.cast(pl.Int64)
+                    )
 
         elif func == "sum":
             v = _static(value, "sum")
             unknown = v.lo.num.is_null()
             den = v.lo.den
             assert isinstance(den, int)
+            # every partial sum of the children (the reduction's too) stays within this
+            total = check_bound(max(v.lo.bound, v.upper.bound) * rows, "a sum")
             vlo, vhi = v.lo.num, v.upper.num
             zero = pl.lit(0, dtype=I128)
             lo_c = pl.when(ftrue).then(vlo).otherwise(pl.min_horizontal(vlo, zero))
@@ -648,7 +696,11 @@ class Compiler:
 
             def build() -> Value:
                 ok = ~unb
-                return NumV(Rat(_guard(ok, lo), den), Rat(_guard(ok, hi), den), miss.cast(pl.Int64))
+                return NumV(
+                    Rat(_guard(ok, lo), den, total),
+                    Rat(_guard(ok, hi), den, total),
+                    miss.cast(pl.Int64),
+                )
 
         elif func in ("min", "max"):
             how = func
@@ -657,9 +709,11 @@ class Compiler:
                 unknown = point.is_null()
                 unsure = unknown
                 den = None
+                extreme_bound = 0
             else:
                 v = _static(value, func)
                 den = v.lo.den
+                extreme_bound = max(v.lo.bound, v.upper.bound)
                 point = v.lo.num
                 unknown = point.is_null()
                 unsure = unknown | ((v.missing() > 0) if v.hi is not None else pl.lit(False))
@@ -681,7 +735,11 @@ class Compiler:
                 lo_e, hi_e = (extreme, best) if is_min else (best, extreme)
                 lo_n = pl.when(ok).then(pl.when(same).then(best).otherwise(lo_e))
                 hi_n = pl.when(ok).then(pl.when(same).then(best).otherwise(hi_e))
-                return NumV(Rat(lo_n, den), Rat(hi_n, den), miss.cast(pl.Int64))
+                return NumV(
+                    Rat(lo_n, den, extreme_bound),
+                    Rat(hi_n, den, extreme_bound),
+                    miss.cast(pl.Int64),
+                )
 
         elif func == "share":
             if not isinstance(value, BoolV):
@@ -699,8 +757,10 @@ class Compiler:
 
             def build() -> Value:
                 ok = den_ > 0
-                lo = Rat(_guard(ok, num), den_ + o_out + o_maybe)
-                hi = Rat(_guard(ok, num + maybe + o_in + o_maybe), den_ + o_in + o_maybe)
+                lo = Rat(_guard(ok, num), den_ + o_out + o_maybe, rows, rows)
+                hi = Rat(
+                    _guard(ok, num + maybe + o_in + o_maybe), den_ + o_in + o_maybe, rows, rows
+                )
                 miss = (maybe + o_in + o_out + o_maybe).cast(pl.Int64)
                 return NumV(lo, hi, miss)
 
@@ -898,7 +958,9 @@ def _rename(v: Value, mapping: dict[str, str]) -> Value:
     if isinstance(v, NumV):
 
         def rat(r: Rat) -> Rat:
-            return Rat(col(r.num), r.den if isinstance(r.den, int) else col(r.den))
+            return Rat(
+                col(r.num), r.den if isinstance(r.den, int) else col(r.den), r.bound, r.dbound
+            )
 
         return NumV(
             rat(v.lo),
@@ -924,8 +986,8 @@ def _static(value: Value | None, func: str) -> NumV:
         import math
 
         den = math.lcm(lo.den, hi.den)
-        lo = Rat(lo.num * (den // lo.den), den)
-        hi = Rat(hi.num * (den // hi.den), den)
+        lo = Rat(lo.num * (den // lo.den), den, lo.bound * (den // lo.den))
+        hi = Rat(hi.num * (den // hi.den), den, hi.bound * (den // hi.den))
         return NumV(lo, hi, value.miss)
     return value
 
@@ -940,7 +1002,7 @@ def _days(n: NumV) -> pl.Expr:
 
 def _date_arith(op: str, a: Value, b: Value) -> Value:
     if isinstance(a, DateV) and isinstance(b, DateV) and op == "-":
-        return NumV(Rat((a.e - b.e).dt.total_days().cast(I128), 1))
+        return NumV(Rat((a.e - b.e).dt.total_days().cast(I128), 1, _DAYS_BOUND))
     if isinstance(a, DateV) and isinstance(b, NumV) and op in ("+", "-"):
         d = pl.duration(days=_days(b))
         return DateV(a.e + d if op == "+" else a.e - d)

@@ -16,6 +16,7 @@ like :func:`fupin_rules.domain.dataset.load_dataset` does.
 
 from __future__ import annotations
 
+import decimal
 import enum
 import operator
 from collections.abc import Mapping
@@ -32,10 +33,20 @@ from fupin_rules.domain.schema import ENTITY_RECORDS, LINKS
 from fupin_rules.engine.context import TABLE_KIND
 from fupin_rules.expr import BOOL, DATE, NUMBER, EnumType, ListType, PrimitiveType, Schema, Type
 
-__all__ = ["KEY", "Tables", "parent_column", "tables_from_dataset", "tables_from_frames"]
+__all__ = [
+    "KEY",
+    "TOO_LARGE",
+    "Tables",
+    "parent_column",
+    "tables_from_dataset",
+    "tables_from_frames",
+]
 
 KEY = "_key"
 I128 = pl.Int128
+#: the denominator recorded for a number column holding a value beyond ``Int128``
+TOO_LARGE = 0
+_EXACT = decimal.Context(prec=decimal.MAX_PREC)
 
 
 def parent_column(link: str) -> str:
@@ -44,7 +55,11 @@ def parent_column(link: str) -> str:
 
 
 class Tables:
-    """Per-kind frames, static denominators of number columns, and which tables were supplied."""
+    """Per-kind frames, static denominators of number columns, and which tables were supplied.
+
+    A number column's denominator is :data:`TOO_LARGE` (0) when one of its values does not fit
+    an ``Int128`` numerator; the column then holds nulls and no rule may read it.
+    """
 
     def __init__(
         self,
@@ -92,8 +107,14 @@ def _decimal_column(values: list[Any]) -> tuple[pl.Series, int]:
         else:
             decs.append(Decimal(v) if not isinstance(v, Decimal) else v)
     scale = max((_scale_of(d) for d in decs if d is not None), default=0)
-    nums = [None if d is None else int(d.scaleb(scale)) for d in decs]
-    return pl.Series(nums, dtype=I128), 10**scale
+    # exactly: scaleb in the default 28-digit context rounded 10**30 + 1 to 10**30
+    nums = [None if d is None else int(d.scaleb(scale, _EXACT)) for d in decs]
+    try:
+        return pl.Series(nums, dtype=I128), 10**scale
+    except OverflowError:
+        # a value beyond Int128: the column is unusable here; the rules that read it are
+        # error rows of the run (Compiler.number_bound), the others run as usual
+        return pl.Series([None] * len(nums), dtype=I128), TOO_LARGE
 
 
 def _number_series(s: pl.Series) -> tuple[pl.Series, int]:

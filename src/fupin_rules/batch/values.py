@@ -11,6 +11,13 @@ the frame of one entity kind. Unknown is ``null`` in every representation.
   either a Python ``int`` (static: the same for every row, e.g. 100 for yuan in fen, 1 for
   counts, 10**s for a rate column of scale ``s``) or an ``Int128`` expression (after a
   division). A point value has ``hi is None``.
+* **Overflow.** ``Int128`` arithmetic in polars wraps around silently. So every :class:`Rat`
+  carries a static bound on its numerator's magnitude (and on its denominator's, when that is
+  an expression), computed when the expression is compiled: from the literal, from the column's
+  largest value, from the operands' bounds (``|a*b| <= A*B``, ``|a+b| <= A+B``, a sum over
+  children: the largest child times the rows). A bound beyond ``Int128`` raises
+  :class:`~fupin_rules.errors.BatchOverflowError` when the rule is compiled, so that rule is an
+  error row and no wrapped-around number is ever computed; nothing is checked per row.
 * :class:`DateV`, :class:`StrV` (strings and enum codes), :class:`ListV` (``List(String)``
   columns) and :class:`ConstList` (list literals, catalogues, list parameters).
 """
@@ -26,8 +33,11 @@ from typing import TypeAlias
 import attrs
 import polars as pl
 
+from fupin_rules.errors import BatchOverflowError
+
 __all__ = [
     "I128",
+    "I128_MAX",
     "BoolV",
     "ConstList",
     "DateV",
@@ -36,6 +46,7 @@ __all__ = [
     "Rat",
     "StrV",
     "Value",
+    "check_bound",
     "kleene_all",
     "kleene_any",
     "num_abs",
@@ -47,6 +58,20 @@ __all__ = [
 
 I128 = pl.Int128
 Den: TypeAlias = "int | pl.Expr"
+#: the largest magnitude an ``Int128`` holds
+I128_MAX = 2**127 - 1
+
+
+def check_bound(bound: int, what: str = "a number") -> int:
+    """``bound`` if an ``Int128`` holds every integer up to it, else :class:`BatchOverflowError`."""
+    if bound > I128_MAX:
+        raise BatchOverflowError(
+            f"{what} of this rule can reach {float(bound):.3g} as an exact fraction's numerator "
+            f"or denominator, beyond the batch engine's 128-bit integers (±{float(I128_MAX):.3g}; "
+            "数值超出批量引擎的精确范围); the reference engine (--engine reference) computes it "
+            "exactly"
+        )
+    return bound
 
 
 def _lit(n: int) -> pl.Expr:
@@ -60,10 +85,26 @@ def negate(e: pl.Expr) -> pl.Expr:
 
 @attrs.frozen
 class Rat:
-    """``num / den`` with ``den > 0``; ``den`` is a static ``int`` or an ``Int128`` expression."""
+    """``num / den`` with ``den > 0``; ``den`` is a static ``int`` or an ``Int128`` expression.
+
+    ``bound``: no row's ``|num|`` exceeds it; ``dbound``: no row's ``den`` exceeds it when
+    ``den`` is an expression (a static ``den`` is its own bound). Both are checked against
+    ``Int128`` on construction (:func:`check_bound`).
+    """
 
     num: pl.Expr
     den: int | pl.Expr
+    bound: int
+    dbound: int = 0
+
+    def __attrs_post_init__(self) -> None:
+        check_bound(self.bound)
+        check_bound(self.den_bound)
+
+    @property
+    def den_bound(self) -> int:
+        """No row's denominator exceeds this."""
+        return self.den if isinstance(self.den, int) else self.dbound
 
     @property
     def static(self) -> bool:
@@ -91,7 +132,11 @@ def rat_cmp_parts(a: Rat, b: Rat) -> tuple[pl.Expr, pl.Expr]:
     """Two integer expressions whose order is the order of ``a`` and ``b``."""
     if isinstance(a.den, int) and isinstance(b.den, int):
         g = math.gcd(a.den, b.den)
+        check_bound(a.bound * (b.den // g), "a comparison")
+        check_bound(b.bound * (a.den // g), "a comparison")
         return _scale(a.num, b.den // g), _scale(b.num, a.den // g)
+    check_bound(a.bound * b.den_bound, "a comparison")
+    check_bound(b.bound * a.den_bound, "a comparison")
     return _scale(a.num, b.den), _scale(b.num, a.den)
 
 
@@ -115,31 +160,40 @@ def rat_add(a: Rat, b: Rat, sign: int = 1) -> Rat:
     bn = b.num if sign == 1 else negate(b.num)
     if isinstance(a.den, int) and isinstance(b.den, int):
         den = math.lcm(a.den, b.den)
-        return Rat(_scale(a.num, den // a.den) + _scale(bn, den // b.den), den)
-    return Rat(_scale(a.num, b.den) + _scale(bn, a.den), _mul_den(a.den, b.den))
+        bound = a.bound * (den // a.den) + b.bound * (den // b.den)
+        return Rat(_scale(a.num, den // a.den) + _scale(bn, den // b.den), den, bound)
+    bound = a.bound * b.den_bound + b.bound * a.den_bound
+    return Rat(
+        _scale(a.num, b.den) + _scale(bn, a.den),
+        _mul_den(a.den, b.den),
+        bound,
+        a.den_bound * b.den_bound,
+    )
 
 
 def rat_mul(a: Rat, b: Rat) -> Rat:
     """``a * b``."""
-    return Rat(a.num * b.num, _mul_den(a.den, b.den))
+    return Rat(a.num * b.num, _mul_den(a.den, b.den), a.bound * b.bound, a.den_bound * b.den_bound)
 
 
 def rat_inv(a: Rat) -> Rat:
     """``1 / a`` for a non-zero ``a`` (the denominator stays positive)."""
     sign = a.num.sign()
-    return Rat(a.den_expr() * sign, a.num.abs())
+    return Rat(a.den_expr() * sign, a.num.abs(), a.den_bound, a.bound)
 
 
 def rat_neg(a: Rat) -> Rat:
-    return Rat(negate(a.num), a.den)
+    return Rat(negate(a.num), a.den, a.bound, a.dbound)
 
 
 def rat_pick(cond: pl.Expr, a: Rat, b: Rat) -> Rat:
     """``a`` where ``cond`` else ``b``."""
     num = pl.when(cond).then(a.num).otherwise(b.num)
+    bound = max(a.bound, b.bound)
     if isinstance(a.den, int) and isinstance(b.den, int) and a.den == b.den:
-        return Rat(num, a.den)
-    return Rat(num, pl.when(cond).then(a.den_expr()).otherwise(b.den_expr()))
+        return Rat(num, a.den, bound)
+    den = pl.when(cond).then(a.den_expr()).otherwise(b.den_expr())
+    return Rat(num, den, bound, max(a.den_bound, b.den_bound))
 
 
 def rat_min(a: Rat, b: Rat) -> Rat:
@@ -223,12 +277,14 @@ Value: TypeAlias = BoolV | StrV | DateV | ListV | ConstList | NumV
 
 def num_const(value: Fraction) -> NumV:
     """A constant number."""
-    return NumV(Rat(_lit(value.numerator), value.denominator))
+    bound = check_bound(abs(value.numerator), "a number written in the rule")
+    check_bound(value.denominator, "a number written in the rule")
+    return NumV(Rat(_lit(value.numerator), value.denominator, bound))
 
 
 def num_null() -> NumV:
     """The unknown number."""
-    return NumV(Rat(pl.lit(None, dtype=I128), 1))
+    return NumV(Rat(pl.lit(None, dtype=I128), 1, 0))
 
 
 def _interval(lo: Rat, hi: Rat, miss: pl.Expr) -> NumV:
@@ -245,7 +301,8 @@ def num_arith(op: str, a: NumV, b: NumV) -> NumV:
         if op == "*":
             return NumV(rat_mul(a.lo, b.lo))
         zero = b.lo.num == 0
-        inv = rat_inv(Rat(pl.when(zero).then(None).otherwise(b.lo.num), b.lo.den))
+        nonzero = pl.when(zero).then(None).otherwise(b.lo.num)
+        inv = rat_inv(Rat(nonzero, b.lo.den, b.lo.bound, b.lo.dbound))
         return NumV(rat_mul(a.lo, inv))
     miss = a.missing() + b.missing()
     alo, ahi, blo, bhi = a.lo, a.upper, b.lo, b.upper
@@ -255,8 +312,12 @@ def num_arith(op: str, a: NumV, b: NumV) -> NumV:
         return _interval(rat_add(alo, bhi, -1), rat_add(ahi, blo, -1), miss)
     if op == "/":
         contains_zero = (blo.num <= 0) & (bhi.num >= 0)
-        safe_lo = Rat(pl.when(contains_zero).then(None).otherwise(bhi.num), bhi.den)
-        safe_hi = Rat(pl.when(contains_zero).then(None).otherwise(blo.num), blo.den)
+        safe_lo = Rat(
+            pl.when(contains_zero).then(None).otherwise(bhi.num), bhi.den, bhi.bound, bhi.dbound
+        )
+        safe_hi = Rat(
+            pl.when(contains_zero).then(None).otherwise(blo.num), blo.den, blo.bound, blo.dbound
+        )
         blo, bhi = rat_inv(safe_lo), rat_inv(safe_hi)
     products = (rat_mul(alo, blo), rat_mul(alo, bhi), rat_mul(ahi, blo), rat_mul(ahi, bhi))
     lo = products[0]
@@ -277,11 +338,11 @@ def num_neg(a: NumV) -> NumV:
 def num_abs(a: NumV) -> NumV:
     """``abs(a)`` (interval-aware, as :func:`fupin_rules.expr.values.interval_abs`)."""
     if a.hi is None:
-        return NumV(Rat(a.lo.num.abs(), a.lo.den))
+        return NumV(Rat(a.lo.num.abs(), a.lo.den, a.lo.bound, a.lo.dbound))
     lo, hi = a.lo, a.hi
     nonneg = lo.num >= 0
     nonpos = hi.num <= 0
-    zero = Rat(_lit(0), 1)
+    zero = Rat(_lit(0), 1, 0)
     new_lo = rat_pick(nonneg, lo, rat_pick(nonpos, rat_neg(hi), zero))
     new_hi = rat_pick(nonneg, hi, rat_pick(nonpos, rat_neg(lo), rat_max(rat_neg(lo), hi)))
     return NumV(new_lo, new_hi, a.miss)

@@ -118,10 +118,10 @@ def test_polars_boolean_operators_are_kleene() -> None:
 
 def _num(lo: int, hi: int | None = None, den: int = 1) -> NumV:
     if hi is None:
-        return NumV(Rat(pl.lit(lo, dtype=pl.Int128), den))
+        return NumV(Rat(pl.lit(lo, dtype=pl.Int128), den, abs(lo)))
     return NumV(
-        Rat(pl.lit(lo, dtype=pl.Int128), den),
-        Rat(pl.lit(hi, dtype=pl.Int128), den),
+        Rat(pl.lit(lo, dtype=pl.Int128), den, abs(lo)),
+        Rat(pl.lit(hi, dtype=pl.Int128), den, abs(hi)),
         pl.lit(1, dtype=pl.Int64),
     )
 
