@@ -4,7 +4,9 @@
 Starts ``fupin-rules serve`` (and, unless ``--skip-peer``, the OpenFisca peer's ``openfisca
 serve``) on free ports of 127.0.0.1 only, then measures in the same run:
 
-* **single**: one client, one request after the other (keep-alive): the Rain and Dew grant
+* **single**: one client per server, one request after the other (keep-alive), the servers
+  taken in turn in blocks of 25 requests (ours, the peer's, the floor's, then again), so that
+  bursts of other work on a shared machine fall on all of them alike: the Rain and Dew grant
   (雨露计划) for one student of a four-person registered-poor household, as of 2017-09-01 —
   ours ``POST /v1/policies/county_2017/eligibility`` with the household's records inline, the
   peer's ``POST /calculate`` with the same household as an OpenFisca situation asking
@@ -261,6 +263,51 @@ def single(
     return out
 
 
+def interleaved(
+    targets: dict[str, tuple[int, str, bytes, Callable[[bytes], None], int | None]],
+    n: int,
+    max_seconds: float,
+    block: int = 25,
+) -> dict[str, dict[str, Any]]:
+    """``n`` sequential requests to each target (name -> port, path, body, check, server pid),
+    taken in turn in blocks of ``block`` (so that a burst of other work on the machine falls on
+    all of them alike, while each server runs warm within a block; one request to each in turn
+    measured every server 2-3x slower, the floor included); after 20 warm-up requests each.
+    Median, p99 and server CPU per target."""
+    clients = {name: Client(t[0]) for name, t in targets.items()}
+    for name, (_port, path, body, check, _pid) in targets.items():
+        for _ in range(20):
+            status, data, _t = clients[name].post(path, body)
+            if status != 200:
+                raise RuntimeError(f"{name} {path}: {status} {data[:500]!r}")
+        check(data)
+    times: dict[str, list[float]] = {name: [] for name in targets}
+    cpu0 = {name: tree_cpu_seconds(t[4]) if t[4] else None for name, t in targets.items()}
+    deadline = time.monotonic() + max_seconds
+    while min(len(v) for v in times.values()) < n and time.monotonic() < deadline:
+        for name, (_port, path, body, _check, _pid) in targets.items():
+            for _ in range(min(block, n - len(times[name]))):
+                status, data, t = clients[name].post(path, body)
+                if status != 200:
+                    raise RuntimeError(f"{name} {path}: {status} {data[:500]!r}")
+                times[name].append(t)
+    out: dict[str, dict[str, Any]] = {}
+    for name, target in targets.items():
+        clients[name].close()
+        ts = times[name]
+        res: dict[str, Any] = {
+            "requests": len(ts),
+            "median_ms": round(statistics.median(ts) * 1000, 3),
+            "p99_ms": round(pct(ts, 0.99) * 1000, 3),
+        }
+        pid = target[4]
+        c0, c1 = cpu0[name], tree_cpu_seconds(pid) if pid else None
+        if c0 is not None and c1 is not None and ts:
+            res["server_cpu_ms_per_request"] = round((c1 - c0) / len(ts) * 1000, 3)
+        out[name] = res
+    return out
+
+
 def load(
     port: int,
     path: str,
@@ -442,48 +489,22 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-service-") as tmpname:
         tmp = Path(tmpname)
         ours, port = our_server(tmp, a.engine)
+        started: list[subprocess.Popen[bytes]] = []
         try:
-            res["single_ours"] = single(
-                port, ours_path, ours_bytes, a.single, check_ours, a.max_seconds, ours.pid
-            )
-            if not a.skip_floor:
-                floor, fport = floor_server(tmp)
-                try:
-                    res["single_floor"] = single(
-                        fport,
-                        ours_path,
-                        ours_bytes,
-                        a.single,
-                        lambda d: None,
-                        a.max_seconds,
-                        floor.pid,
-                    )
-                finally:
-                    stop(floor)
+            targets: dict[str, tuple[int, str, bytes, Callable[[bytes], None], int | None]] = {
+                "ours": (port, ours_path, ours_bytes, check_ours, ours.pid)
+            }
             if not a.skip_peer:
                 peer, pport = peer_server(tmp)
-                try:
-                    res["single_peer"] = single(
-                        pport,
-                        "/calculate",
-                        peer_bytes,
-                        a.single,
-                        check_peer,
-                        a.max_seconds,
-                        peer.pid,
-                    )
-                    if a.peer_load:
-                        res["load_peer"] = load(
-                            pport,
-                            "/calculate",
-                            peer_bytes,
-                            clients=a.clients,
-                            requests=a.requests,
-                            max_seconds=a.max_seconds,
-                            server_pid=peer.pid,
-                        )
-                finally:
-                    stop(peer)
+                started.append(peer)
+                targets["peer"] = (pport, "/calculate", peer_bytes, check_peer, peer.pid)
+            if not a.skip_floor:
+                floor, fport = floor_server(tmp)
+                started.append(floor)
+                targets["floor"] = (fport, ours_path, ours_bytes, lambda d: None, floor.pid)
+            for name, r in interleaved(targets, a.single, a.max_seconds).items():
+                res[f"single_{name}"] = r
+            if not a.skip_peer:
                 res["ratio_single_median_peer_over_ours"] = round(
                     res["single_peer"]["median_ms"] / res["single_ours"]["median_ms"], 2
                 )
@@ -492,6 +513,19 @@ def main(argv: list[str] | None = None) -> int:
                 ]
                 if None not in cpu and cpu[1]:
                     res["ratio_server_cpu_peer_over_ours"] = round(cpu[0] / cpu[1], 2)
+                if a.peer_load:
+                    res["load_peer"] = load(
+                        targets["peer"][0],
+                        "/calculate",
+                        peer_bytes,
+                        clients=a.clients,
+                        requests=a.requests,
+                        max_seconds=a.max_seconds,
+                        server_pid=targets["peer"][4],
+                    )
+            for proc in started:
+                stop(proc)
+            started.clear()
             res["load_ours"] = load(
                 port,
                 ours_path,
@@ -502,6 +536,8 @@ def main(argv: list[str] | None = None) -> int:
                 server_pid=ours.pid,
             )
         finally:
+            for proc in started:
+                stop(proc)
             stop(ours)
     print(json.dumps(res, indent=2, ensure_ascii=False))
     if a.json:
