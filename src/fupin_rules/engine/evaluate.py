@@ -196,14 +196,28 @@ def _condition(
 def _drill(ctx: Context, cond: Condition, subject: RecordSubject) -> tuple[DrillDown, ...]:
     """The child records behind a failing condition (see :mod:`fupin_rules.engine.drill`)."""
     out: list[DrillDown] = []
+    # a live session (fupin_rules.engine.live) answers from its per-child aggregate parts
+    hook = getattr(ctx, "drill_hook", None)
     for spec in drill_specs(ctx.policy, subject.kind, cond):
+        show = display_field(ctx.policy, spec.child_kind)
+        got = hook(spec, subject) if hook is not None else NotImplemented
+        if got is not NotImplemented:
+            total, keys = got
+            if not total:
+                continue
+            shown = [ctx.subject(spec.child_kind, k) for k in keys]
+            records = tuple(
+                (k, display_text(s.value(show) if show and s is not None else None))
+                for k, s in zip(keys, shown, strict=True)
+            )
+            out.append(DrillDown(spec.source, spec.child_kind, spec.role, records, total))
+            continue
         kids = subject.children(spec.collection)
         if not kids:
             continue
         named = [k for k in kids if evaluate(spec.test, k, ctx) is True]
         if not named:
             continue
-        show = display_field(ctx.policy, spec.child_kind)
         records = tuple(
             (k.key, display_text(k.value(show) if show else None))
             for k in named[:MAX_CHILDREN_NAMED]

@@ -59,6 +59,7 @@ from fupin_rules.engine.context import (
     memberships,
     parent_key,
 )
+from fupin_rules.engine.drill import MAX_CHILDREN_NAMED, DrillSpec, display_field, display_text
 from fupin_rules.engine.evaluate import Scope, evaluate_rule, evaluate_scope
 from fupin_rules.errors import DataError, EngineError, FupinRulesError
 from fupin_rules.expr import UNKNOWN, AggregateRead, FieldRead, Interval, ParamRead, Trace, ir
@@ -320,6 +321,47 @@ def _contribution(
     return (int(v is UNKNOWN), int(v is decisive)), tuple(cap.reads)
 
 
+def _named_part(node: ir.Aggregate, spec: DrillSpec) -> tuple[int, ...] | None:
+    """The contribution of a child the drill-down names (the child's test is true), or None
+    when the spec's test is not one the plan builds for this aggregate."""
+    test, func = spec.test, node.func
+    if func == "count":
+        return (1, 1, 0) if node.filter is not None and test == node.filter else None
+    if func in ("all", "any"):
+        assert node.value is not None
+        if test == ir.Not(node.value):  # named: the value is false
+            return (0, 1) if func == "all" else (0, 0)
+        if test == node.value:  # named: the value is true
+            return (0, 0) if func == "all" else (0, 1)
+        return None
+    if func == "share":
+        assert node.value is not None
+        more = ir.Not(node.value)
+        wanted_more: ir.Expr
+        wanted_fewer: ir.Expr
+        if node.filter is None:
+            wanted_more, wanted_fewer = more, node.value
+        else:
+            wanted_more = ir.BoolOp("and", (node.filter, more))
+            wanted_fewer = ir.BoolOp("and", (node.filter, node.value))
+        if test == wanted_more:
+            return (0, 1, 0, 0, 0, 0)
+        if test == wanted_fewer:
+            return (1, 1, 0, 0, 0, 0)
+    return None
+
+
+def _child_kind(kids: Any) -> str | None:
+    for c in kids:
+        return str(c.kind)
+    return None
+
+
+def _shown(child: Any, show: str | None) -> str:
+    """A child's display text (what a drill-down names it by)."""
+    return display_text(child.value(show)) if show else ""
+
+
 def _result(func: str, has_filter: bool, total: list[Any]) -> tuple[Any, int]:
     """The aggregate's value and missing count from the running totals (the reducers' tails)."""
     if func == "count":
@@ -355,21 +397,32 @@ class _Aggregate:
     """One aggregate node on one owner: each child's contribution, the running totals, and
     the children whose evaluation forwarded reads to the trace (in table order)."""
 
-    __slots__ = ("contrib", "func", "has_filter", "reads", "total")
+    __slots__ = ("by_part", "contrib", "func", "has_filter", "reads", "total")
 
     def __init__(self, func: str, has_filter: bool) -> None:
         self.func = func
         self.has_filter = has_filter
-        self.contrib: dict[str, tuple[tuple[Any, ...], tuple[Any, ...], int]] = {}
+        #: child key -> (part, forwarded reads, table order, display text): a child named by a
+        #: drill-down whose display text changes re-fires the owner too
+        self.contrib: dict[str, tuple[tuple[Any, ...], tuple[Any, ...], int, str]] = {}
         self.reads: dict[int, tuple[Any, ...]] = {}
         self.total: list[Any] = []
+        #: count/all/any/share: the children by contribution, in table order, so a drill-down
+        #: names them without visiting the others (None for sum, min, max)
+        self.by_part: dict[tuple[Any, ...], list[tuple[int, str]]] | None = (
+            {} if func in ("count", "all", "any", "share") else None
+        )
 
-    def add(self, key: str, seq: int, part: tuple[Any, ...], reads: tuple[Any, ...]) -> None:
+    def add(
+        self, key: str, seq: int, part: tuple[Any, ...], reads: tuple[Any, ...], shown: str = ""
+    ) -> None:
         if not self.total:
             self.total = list(part)
         else:
             self.total = [a + b for a, b in zip(self.total, part, strict=True)]
-        self.contrib[key] = (part, reads, seq)
+        self.contrib[key] = (part, reads, seq, shown)
+        if self.by_part is not None:
+            bisect.insort(self.by_part.setdefault(part, []), (seq, key))
         if reads:
             self.reads[seq] = reads
 
@@ -377,8 +430,11 @@ class _Aggregate:
         got = self.contrib.pop(key, None)
         if got is None:
             return
-        part, _, seq = got
+        part, _, seq, _ = got
         self.total = [a - b for a, b in zip(self.total, part, strict=True)]
+        if self.by_part is not None:
+            same = self.by_part[part]
+            del same[bisect.bisect_left(same, (seq, key))]
         self.reads.pop(seq, None)
 
 
@@ -556,6 +612,9 @@ class _LiveContext(Context):
         self, node: ir.Aggregate, owner: Any, value: Any, filt: Any, source: str, t: Trace | None
     ) -> Any:
         return self._session._aggregate(node, owner, value, filt, source, t)
+
+    def drill_hook(self, spec: DrillSpec, owner: Any) -> tuple[int, list[str]] | Any:
+        return self._session._drill(spec, owner)
 
 
 class Session:
@@ -838,9 +897,10 @@ class Session:
                 return NotImplemented
             state = _Aggregate(node.func, node.filter is not None)
             seqs = self._seqs_of(owner.kind, owner.key, collection)
+            show = display_field(self.policy, c_kind) if (c_kind := _child_kind(kids)) else None
             for c, seq in zip(kids, seqs, strict=True):
                 part, reads = _contribution(node.func, value, filt, c, self.ctx)
-                state.add(c.key, seq, part, reads)
+                state.add(c.key, seq, part, reads, _shown(c, show))
             if not state.total:
                 state.total = list(_EMPTY[node.func])
             self._agg_state[key] = state
@@ -855,6 +915,28 @@ class Session:
                     ct.record(r)
             t.record(AggregateRead(source, result, len(state.contrib), missing))
         return result
+
+    def _drill(self, spec: DrillSpec, owner: Any) -> tuple[int, list[str]] | Any:
+        """The children a failing condition names, from the aggregate's per-child parts (see
+        :mod:`fupin_rules.engine.drill`): the total and the keys of the first
+        :data:`MAX_CHILDREN_NAMED` in table order. ``NotImplemented`` when the aggregate is not
+        maintained here or the test is not one of the plan's shapes (the caller evaluates it)."""
+        node = next(
+            (
+                n
+                for n in self._aggs.get((owner.kind, spec.collection), ())
+                if self._agg_fns.get(id(n), (None, None, ""))[2] == spec.source
+            ),
+            None,
+        )
+        state = None if node is None else self._agg_state.get((id(node), owner.kind, owner.key))
+        if node is None or state is None:
+            return NotImplemented
+        named = _named_part(node, spec)
+        if named is None:
+            return NotImplemented
+        hits = state.by_part.get(named, []) if state.by_part is not None else []
+        return len(hits), [key for _, key in hits[:MAX_CHILDREN_NAMED]]
 
     def _seqs_of(self, kind: str, key: str, collection: str) -> list[int]:
         coll = self.index.children.get((kind, key, collection))
@@ -885,8 +967,9 @@ class Session:
                     assert s is not None
                     part, reads = _contribution(node.func, value, filt, s, self.ctx)
                     seq = self._seq[(table, key)]  # type: ignore[index]
-                    state.add(key, seq, part, reads)
-                    after = (part, reads, seq)
+                    shown = _shown(s, display_field(self.policy, kind))
+                    state.add(key, seq, part, reads, shown)
+                    after = (part, reads, seq, shown)
                 if before != after:
                     changed.add((owner_kind, owner_key))
         return changed

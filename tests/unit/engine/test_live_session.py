@@ -170,3 +170,31 @@ def test_the_durable_live_session_reuses_ids_and_limits_sessions(
     with engine.session(handle, seen) as s:
         s.assert_fact({"kind": "x", "v": "4"})
     assert seen[-1] == "4"
+
+
+def test_a_named_child_renamed_is_renamed_in_the_findings(county: dict[str, Any]) -> None:
+    """Drill-down (issue 12): a finding names its failing children by id and name. Renaming a
+    named child changes no aggregate, yet the finding must name it by its new name, as a fresh
+    run does (the village and county findings kept the old name)."""
+    with fr.Session(POLICY, county, on=ON) as s:
+        named = [
+            (f, d)
+            for f in fresh(s).findings
+            for c in f.conditions
+            for d in c.children
+            if d.child_kind == "person"
+        ]
+        assert {f.subject_kind for f, _ in named} >= {"village", "county"}
+        for f, d in named[:1] + [x for x in named if x[0].subject_kind == "county"][:1]:
+            pid = d.records[0][0]
+            person = next(p for p in s.records()["persons"] if p["person_id"] == pid)
+            s.apply([fr.Change.upsert("persons", {**person, "name": f"改名{pid}"})])
+            mine = next(
+                x
+                for x in s.all_findings()
+                if (x.rule_id, x.subject_id) == (f.rule_id, f.subject_id)
+            )
+            assert any(
+                (pid, f"改名{pid}") in dd.records for c in mine.conditions for dd in c.children
+            )
+        assert s.all_findings() == fresh(s).findings
