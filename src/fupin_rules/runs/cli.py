@@ -47,7 +47,10 @@ def record_and_track(
     county_id = dataset.county.county_id
     store = None
     current = None
-    need_store = store_path is not None or (since is not None and not since.endswith(".json"))
+    from fupin_rules.reports.json_report import REPORT_FORMATS  # what check --out writes
+
+    is_report = since is not None and since.lower().endswith(tuple(REPORT_FORMATS))
+    need_store = store_path is not None or (since is not None and not is_report)
     try:
         if need_store:
             store = RunStore(store_path or default_store_path(), create=store_path is not None)
@@ -61,7 +64,7 @@ def record_and_track(
                 locate=locator.place,
             )
         baseline: Baseline | None = None
-        if since is not None and (since.endswith(".json") or Path(since).is_file()):
+        if since is not None and (is_report or Path(since).is_file()):
             baseline = baseline_from_report(since)
         elif store is not None:
             earlier = [

@@ -24,12 +24,13 @@ from then to C's recording time. Without a history they are C's own time (new) o
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 import json
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, cast
 
 import attrs
 
@@ -138,8 +139,15 @@ def _report_lines(p: Path) -> tuple[dict[str, Any], list[dict[str, Any]]] | None
     None if the file is laid out differently."""
     policy: dict[str, Any] | None = None
     failing: list[dict[str, Any]] = []
-    with p.open("rb") as fh:
-        if fh.readline().strip() != b"{":
+    with _open_report(p) as fh:
+        first = fh.readline()
+        if first.startswith(b'{"record":"report"'):  # JSON Lines (check --out r.jsonl[.gz])
+            policy = json.loads(first)["policy"]
+            for line in fh:
+                if line.startswith(b'{"record":"finding"') and b'"verdict":"fail"' in line:
+                    failing.append(json.loads(line))
+            return policy, failing
+        if first.strip() != b"{":
             return None
         for line in fh:
             if line.startswith(b'{"rule":'):
@@ -165,13 +173,22 @@ def _report_lines(p: Path) -> tuple[dict[str, Any], list[dict[str, Any]]] | None
     return (policy, failing) if policy is not None else None
 
 
+def _open_report(p: Path) -> BinaryIO:
+    """A report file for reading bytes: gzip-compressed ones (``.json.gz``, ``.jsonl.gz``)
+    decompressed as they are read."""
+    if p.name.lower().endswith(".gz"):
+        return cast(BinaryIO, gzip.open(p, "rb"))
+    return p.open("rb")
+
+
 def baseline_from_report(path: str | Path) -> Baseline:
-    """The problems of an earlier JSON report (``check --out``)."""
+    """The problems of an earlier report written by ``check --out``: JSON or JSON Lines,
+    plain or gzip-compressed, complete or ``--problems-only``."""
     p = Path(path)
     try:
         got = _report_lines(p)
         if got is None:
-            with p.open(encoding="utf-8") as fh:
+            with _open_report(p) as fh:
                 doc = json.load(fh)
             got = (doc["policy"], doc["findings"])
         pol, found = got

@@ -249,3 +249,23 @@ def test_the_html_report_charts_open_problems_per_township_across_runs(tmp_path:
     assert lines == ["T1: 3, 2, 2", "T2: 0, 0, 1"]
     assert "复发 <b>1</b>" in page
     assert 'id="progress-chart"' not in render_html(evaluation({"H1"}))
+
+
+@pytest.mark.parametrize("name", ["before.json.gz", "before.jsonl", "before.jsonl.gz"])
+def test_cli_since_a_compact_report(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str
+) -> None:
+    """--since reads every form check --out writes (issue 13), problems-only ones too."""
+    from fupin_rules.cli import main
+
+    report = tmp_path / name
+    args = ["check", "--engine", "batch", "-q", "--out", str(report), "--problems-only"]
+    assert main(args) == 0
+    assert main(["check", "--engine", "batch", "--since", str(report)]) == 0
+    out = capsys.readouterr().out
+    assert f"since {name}" in out and "new 0" in out and "fixed 0" in out
+    full = tmp_path / "full.json"
+    assert main(["check", "--engine", "batch", "-q", "--out", str(full)]) == 0
+    compact, whole = baseline_from_report(report), baseline_from_report(full)
+    assert compact.open and compact.open.keys() == whole.open.keys()
+    assert compact.about == whole.about and compact.policy_hash == whole.policy_hash
