@@ -144,8 +144,8 @@ def check(
     engine: Annotated[
         RunEngine,
         typer.Option(
-            help=f"auto (batch from {AUTO_BATCH_HOUSEHOLDS} households up, else reference: "
-            "the fastest per-case engine) | batch | reference | inference"
+            help=f"auto: batch from {AUTO_BATCH_HOUSEHOLDS} households up, else reference "
+            "(the fastest per-case engine)."
         ),
     ] = "auto",
     out: Annotated[
