@@ -24,7 +24,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.resolver import implicit_resolvers
 from yaml._yaml import CParser
 
-from fupin_rules.policy.loader import MAX_NUMBER_DIGITS
+from fupin_rules.policy._limits import MAX_NUMBER_DIGITS
 
 __all__ = ["Unsupported", "load_fast"]
 

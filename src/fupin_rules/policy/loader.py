@@ -40,6 +40,7 @@ from fupin_rules.expr import (
     parse,
     referenced_fields,
 )
+from fupin_rules.policy._limits import MAX_NUMBER_DIGITS
 from fupin_rules.policy.model import (
     Case,
     Catalogue,
@@ -93,8 +94,6 @@ _SECTIONS = ("parameters", "catalogues", "variables", "rules", "cases")
 #: ``*anchor`` adds the anchored value's size): a "billion laughs" file of a few hundred bytes
 #: expands to billions of values. The largest file of county_2017 has ~2,900 values, no alias.
 MAX_ALIAS_EXPANSION = 100_000
-#: Digits of an integer written in a policy file (Python refuses to convert more than 4,300).
-MAX_NUMBER_DIGITS = 100
 _INT_TAG = "tag:yaml.org,2002:int"
 _TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
 
