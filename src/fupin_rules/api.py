@@ -15,7 +15,7 @@ from fupin_rules.domain.dataset import Dataset, LoadResult, load_dataset
 from fupin_rules.engine.context import Context, DatasetIndex, RecordSubject
 from fupin_rules.engine.decide import decide_rule
 from fupin_rules.engine.evaluate import RULE_FAILURES, evaluate_rule
-from fupin_rules.engine.plan import OWNER, Unit, rules_by_entity, units
+from fupin_rules.engine.plan import OWNER, STRATA, Unit, rules_by_entity, units
 from fupin_rules.engine.run import (
     Evaluation,
     ReferenceEngine,
@@ -343,7 +343,7 @@ class Evaluator:
 
         Only that subject's own compliance and target rules are evaluated.
         """
-        if kind not in ("household", "village", "county"):
+        if kind not in STRATA:  # the owners of a unit: household, village, county
             raise FupinRulesError(f"kind={kind!r}: expected household, village or county")
         if self.query_engine == "inference":
             fs: tuple[Finding, ...] = (

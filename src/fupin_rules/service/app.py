@@ -29,6 +29,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from fupin_rules.api import Evaluator
 from fupin_rules.domain.dataset import LoadResult, load_dataset
+from fupin_rules.domain.entities import ENTITIES
 from fupin_rules.errors import DataError, FupinRulesError, RunStoreError
 from fupin_rules.findings.model import Finding
 from fupin_rules.findings.render import explain as explain_text
@@ -303,7 +304,7 @@ def _subject_ids(loaded: LoadResult, entity: str) -> list[str]:
     ds = loaded.dataset
     if entity == "county":
         return [ds.county.key()]
-    table = ds.table(f"{entity}s")
+    table = ds.table(ENTITIES[entity].table)
     return [r.key() for r in table or ()]
 
 
