@@ -240,40 +240,14 @@ def _validate_rows(
     n = 0
     seen: dict[str, int] = {}
     for n, raw in enumerate(rows, start=1):
-        rid = (
-            str(raw.get(cls.key_field))
-            if isinstance(raw, Mapping) and raw.get(cls.key_field)
-            else None
-        )
-        if not isinstance(raw, Mapping):
-            issues.append(
-                DataIssue(
-                    source, table, n, None, None, f"expected an object, got {type(raw).__name__}"
-                )
-            )
-            continue
-        if _has_empty_text(raw):
-            raw = _empty_is_unknown(raw)
-        repeated = getattr(raw, "repeated_keys", None) if type(raw) is not dict else None
-        if repeated:
-            for key, _ in repeated:
-                issues.append(
-                    DataIssue(
-                        source,
-                        table,
-                        n,
-                        rid,
-                        str(key),
-                        f"field {key!r} is given twice in this record (字段重复); "
-                        "the row is not read until one is removed",
-                    )
-                )
-            continue
-        try:
-            rec = cls.model_validate(raw)
-        except ValidationError as exc:
-            issues.extend(_pydantic_issues(exc, source=source, table=table, row=n, record_id=rid))
-            continue
+        if type(raw) is cls:  # validated already (the ledger readers validate as they read)
+            rec: R = raw
+        else:
+            found = _validated(cls, raw, source=source, table=table, row=n)
+            if isinstance(found, list):
+                issues.extend(found)
+                continue
+            rec = found
         key = rec.key()
         if key in seen:
             issues.append(
@@ -290,6 +264,37 @@ def _validate_rows(
         seen[key] = n
         records.append((n, rec))
     return records, issues, n
+
+
+def _validated(cls: type[R], raw: Any, *, source: str, table: str, row: int) -> R | list[DataIssue]:
+    """One row as a record, or its issues."""
+    if not isinstance(raw, Mapping):
+        return [
+            DataIssue(
+                source, table, row, None, None, f"expected an object, got {type(raw).__name__}"
+            )
+        ]
+    rid = str(raw.get(cls.key_field)) if raw.get(cls.key_field) else None
+    if _has_empty_text(raw):
+        raw = _empty_is_unknown(raw)
+    repeated = getattr(raw, "repeated_keys", None) if type(raw) is not dict else None
+    if repeated:
+        return [
+            DataIssue(
+                source,
+                table,
+                row,
+                rid,
+                str(key),
+                f"field {key!r} is given twice in this record (字段重复); "
+                "the row is not read until one is removed",
+            )
+            for key, _ in repeated
+        ]
+    try:
+        return cls.model_validate(raw)
+    except ValidationError as exc:
+        return _pydantic_issues(exc, source=source, table=table, row=row, record_id=rid)
 
 
 def _people_in_other_households(

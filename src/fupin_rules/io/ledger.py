@@ -123,10 +123,13 @@ def read_ledger(path: str | os.PathLike[str], *, format: LedgerFormat | None = N
         _check_regular(p)
     if fmt == "json":
         return _read_json(p)
+    sheets: Iterable[_Sheet]
+    issues: list[DataIssue]
     if fmt == "xlsx":
         sheets, issues = _xlsx_sheets(p)
     elif fmt == "csv":
-        sheets, issues = _csv_sheets(p)
+        issues = []
+        sheets = _csv_sheets(p, issues)
     elif fmt == "parquet":
         sheets, issues = _parquet_sheets(p)
     else:
@@ -436,51 +439,57 @@ def _table_files(
         yield file, source, table
 
 
-def _csv_sheets(folder: Path) -> tuple[list[_Sheet], list[DataIssue]]:
-    sheets: list[_Sheet] = []
-    issues: list[DataIssue] = []
+def _csv_sheets(folder: Path, issues: list[DataIssue]) -> Iterator[_Sheet]:
+    """The folder's tables one file at a time (a file's text and rows are dropped once it is
+    converted, so only one file's raw rows are in memory at once)."""
     for file, source, table in _table_files(folder, "csv", issues):
-        text, notes = _decode(_read_table_file(folder, file, source), source, table)
-        issues.extend(notes)
-        reader = csv.reader(io.StringIO(text, newline=""))
-        numbered: list[tuple[int, Sequence[object]]] = []
-        line = 0
-        try:
-            for row in reader:
-                numbered.append((line + 1, row))  # the line the record starts on
-                line = reader.line_num
-        except csv.Error as exc:
-            raise LedgerError(f"{source}:{reader.line_num}: malformed CSV ({exc})") from exc
-        escaped: list[tuple[int, list[str]]] = []  # rows with bytes that are not UTF-8
-        if any(n.message.startswith("read as UTF-8") for n in notes):
-            for k, (n, raw) in enumerate(numbered):
-                cells = [str(c) for c in raw]
-                if any(_NOT_UTF8.search(c) for c in cells):
-                    escaped.append((n, cells))
-                    numbered[k] = (n, [_NOT_UTF8.sub("\ufffd", c) for c in cells])
-        headers, rows = _split_header(table, numbered, source, issues)
-        for n, cells in escaped:
-            for i, cell in enumerate(cells):
-                found = _NOT_UTF8.findall(cell)
-                if not found:
-                    continue
-                header = str(headers[i]) if i < len(headers) else f"column {i + 1}"
-                issues.append(
-                    DataIssue(
-                        source,
-                        table,
-                        n,
-                        None,
-                        None,
-                        f"byte(s) {' '.join(f'0x{ord(c) - 0xDC00:02X}' for c in found[:5])} "
-                        "are not UTF-8 (无法解码的字节); the cell is read with U+FFFD (�) in their "
-                        "place",
-                        header,
-                        severity="warning",
-                    )
+        yield _csv_sheet(folder, file, source, table, issues)
+
+
+def _csv_sheet(
+    folder: Path, file: Path, source: str, table: str, issues: list[DataIssue]
+) -> _Sheet:
+    text, notes = _decode(_read_table_file(folder, file, source), source, table)
+    issues.extend(notes)
+    reader = csv.reader(io.StringIO(text, newline=""))
+    del text  # the reader's buffer holds its own copy
+    numbered: list[tuple[int, Sequence[object]]] = []
+    line = 0
+    try:
+        for row in reader:
+            numbered.append((line + 1, row))  # the line the record starts on
+            line = reader.line_num
+    except csv.Error as exc:
+        raise LedgerError(f"{source}:{reader.line_num}: malformed CSV ({exc})") from exc
+    escaped: list[tuple[int, list[str]]] = []  # rows with bytes that are not UTF-8
+    if any(n.message.startswith("read as UTF-8") for n in notes):
+        for k, (n, raw) in enumerate(numbered):
+            cells = [str(c) for c in raw]
+            if any(_NOT_UTF8.search(c) for c in cells):
+                escaped.append((n, cells))
+                numbered[k] = (n, [_NOT_UTF8.sub("\ufffd", c) for c in cells])
+    headers, rows = _split_header(table, numbered, source, issues)
+    for n, cells in escaped:
+        for i, cell in enumerate(cells):
+            found = _NOT_UTF8.findall(cell)
+            if not found:
+                continue
+            header = str(headers[i]) if i < len(headers) else f"column {i + 1}"
+            issues.append(
+                DataIssue(
+                    source,
+                    table,
+                    n,
+                    None,
+                    None,
+                    f"byte(s) {' '.join(f'0x{ord(c) - 0xDC00:02X}' for c in found[:5])} "
+                    "are not UTF-8 (无法解码的字节); the cell is read with U+FFFD (�) in their "
+                    "place",
+                    header,
+                    severity="warning",
                 )
-        sheets.append(_Sheet(table, source, headers, rows))
-    return sheets, issues
+            )
+    return _Sheet(table, source, headers, rows)
 
 
 def _parquet_sheets(folder: Path) -> tuple[list[_Sheet], list[DataIssue]]:
@@ -669,7 +678,7 @@ class _Converted:
     """A sheet's good rows (as dicts) with their user row numbers, and its issues."""
 
     sheet: _Sheet
-    records: list[dict[str, Any]] = attrs.field(factory=list)
+    records: list[Any] = attrs.field(factory=list)  # validated records, or dicts (county)
     row_numbers: list[int] = attrs.field(factory=list)
     issues: list[DataIssue] = attrs.field(factory=list)
     bad_rows: int = 0
@@ -709,7 +718,9 @@ def _map_columns(
     return by_index, written, unnamed, issues
 
 
-def _convert(sheet: _Sheet) -> _Converted:
+def _convert(sheet: _Sheet, *, validate: bool = False) -> _Converted:
+    """The sheet's rows as records: with ``validate``, each row becomes its validated record
+    at once (its dict is dropped), otherwise a dict (the county row, checked apart)."""
     out = _Converted(sheet)
     by_index, written, unnamed, issues = _map_columns(sheet)
     out.columns = written
@@ -785,7 +796,15 @@ def _convert(sheet: _Sheet) -> _Converted:
             out.issues.extend(problems)
             out.bad_rows += 1
             continue
-        out.records.append(record)
+        if validate:
+            try:
+                out.records.append(cls.model_validate(record))
+            except ValidationError:
+                out.issues.extend(_other_problems(sheet, cls, record, set(), number, rid, written))
+                out.bad_rows += 1
+                continue
+        else:
+            out.records.append(record)
         out.row_numbers.append(number)
     return out
 
@@ -866,7 +885,7 @@ def _other_problems(
 # --------------------------------------------------------------------------- assembly
 
 
-def _assemble(sheets: list[_Sheet], issues: list[DataIssue], *, source: str) -> LoadResult:
+def _assemble(sheets: Iterable[_Sheet], issues: list[DataIssue], *, source: str) -> LoadResult:
     converted: dict[str, _Converted] = {}
     extra_rows = 0
     for sheet in sheets:
@@ -883,8 +902,11 @@ def _assemble(sheets: list[_Sheet], issues: list[DataIssue], *, source: str) -> 
             for number, _ in sheet.rows:
                 issues.append(DataIssue(sheet.source, sheet.table, number, None, None, message))
             extra_rows += len(sheet.rows)
+            sheet.rows = []
             continue
-        converted[sheet.table] = _convert(sheet)
+        converted[sheet.table] = _convert(sheet, validate=sheet.table != "county")
+        if sheet.table != "county":
+            sheet.rows = []  # converted and validated: the raw cells are not needed any more
     for conv in converted.values():
         issues.extend(conv.issues)
 
@@ -995,7 +1017,8 @@ def _remap(found: Iterable[DataIssue], converted: dict[str, _Converted]) -> list
 def _accepted_row(conv: _Converted, record_id: str, rejected: set[int]) -> int | None:
     key = RECORD_CLASSES[conv.sheet.table].key_field
     for index, record in enumerate(conv.records, start=1):
-        if index not in rejected and str(record.get(key)) == record_id:
+        value = record.get(key) if isinstance(record, dict) else getattr(record, key, None)
+        if index not in rejected and str(value) == record_id:
             return index
     return None
 
