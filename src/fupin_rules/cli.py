@@ -315,6 +315,7 @@ def _print_check(ev: Any, path: Path, out: Path | None, lang: str, tracking: Any
         f"findings {s['findings']}: pass {s['by_verdict']['pass']}, fail {s['by_verdict']['fail']}, "
         f"unknown {s['by_verdict']['unknown']}; problems (问题) {s['problems']}; "
         f"rejected rows {s['rejected_rows']}; unit errors {s['unit_errors']}"
+        + (f"; input warnings {s['input_warnings']}" if s.get("input_warnings") else "")
     )
     if "problems_assumed" in s:  # the 问题清单 in two parts (issue 12)
         typer.echo(

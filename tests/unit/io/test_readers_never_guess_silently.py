@@ -222,3 +222,16 @@ def test_a_device_is_not_a_table_file(tmp_path: Path) -> None:
         read_ledger(folder)
     with pytest.raises(LedgerError, match="a device"):
         read_ledger(Path("/dev/null"), format="json")
+
+
+def test_check_prints_warnings_apart_from_rejected_rows(
+    tmp_path: Path, mini_policy_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from fupin_rules.cli import EXIT_OK, main
+
+    folder = csv_ledger(tmp_path / "l")
+    write_csv(folder, "persons.csv", ["person_id,household_id,name", "P1,H1,王芳"], "gb18030")
+    args = ["check", str(folder), "--policy", str(mini_policy_dir), "--engine", "reference"]
+    assert main(args) == EXIT_OK
+    printed = capsys.readouterr().out
+    assert "rejected rows 0;" in printed and "input warnings 1" in printed
