@@ -181,8 +181,13 @@ def test_ctrl_c_during_the_run_exits_130(
 
 
 _SLOW_WRITER = """
-import os, sys, time
+import os, signal, sys, time
 from pathlib import Path
+# The child inherits the pytest process's signal mask and dispositions: earlier tests in a
+# full run leave SIGINT blocked in the main thread (the signal then stays pending and the child
+# sleeps on), or ignored. Give the child Ctrl-C as an interactive shell would have it.
+signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+signal.signal(signal.SIGINT, signal.default_int_handler)
 import fupin_rules.reports.excel as excel
 from fupin_rules.cli import main
 
