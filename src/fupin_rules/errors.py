@@ -62,8 +62,18 @@ class ExpressionError(FupinRulesError):
             return head
         lines = self.text.splitlines() or [""]
         idx = min(max((self.line or 1) - 1, 0), len(lines) - 1)
-        caret = " " * max(self.column - 1, 0) + "^"
-        return f"{head}\n    {lines[idx]}\n    {caret}"
+        line, at = lines[idx], max(self.column - 1, 0)
+        if len(line) > _SHOWN:  # a window around the caret, not a line of 20,000 characters
+            start = max(0, min(at - _SHOWN // 2, len(line) - _SHOWN))
+            end = start + _SHOWN
+            left = "..." if start > 0 else ""
+            line = left + line[start:end] + ("..." if end < len(lines[idx]) else "")
+            at = at - start + len(left)
+        return f"{head}\n    {line}\n    {' ' * at}^"
+
+
+#: characters of an expression's line shown under an error
+_SHOWN = 100
 
 
 class ExpressionSyntaxError(ExpressionError):

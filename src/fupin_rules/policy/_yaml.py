@@ -116,6 +116,7 @@ class _Builder:
 
 
 _KEY_TAGS = {_STR, _INT, _NULL, _BOOL, _FLOAT, _TIMESTAMP}
+_BOOLS = frozenset({"true", "True", "TRUE", "false", "False", "FALSE"})
 
 
 def _scalar(node: yaml.Node) -> Any:
@@ -124,7 +125,7 @@ def _scalar(node: yaml.Node) -> Any:
         return value
     if tag == _NULL:
         return None
-    if tag == _BOOL:
+    if tag == _BOOL and value in _BOOLS:  # other text only under an explicit !!bool tag
         return value in ("true", "True", "TRUE")
     if tag == _INT and _DECIMAL_INT.match(value) and len(value) <= MAX_NUMBER_DIGITS:
         return int(value)  # longer ones: the loader's own check names them

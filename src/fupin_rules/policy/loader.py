@@ -96,6 +96,8 @@ _SECTIONS = ("parameters", "catalogues", "variables", "rules", "cases")
 MAX_ALIAS_EXPANSION = 100_000
 _INT_TAG = "tag:yaml.org,2002:int"
 _TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+_BOOL_TAG = "tag:yaml.org,2002:bool"
+_TYPED_TAGS = frozenset({_INT_TAG, "tag:yaml.org,2002:float", _BOOL_TAG, "tag:yaml.org,2002:null"})
 
 
 class _Problems:
@@ -336,8 +338,12 @@ def _children(node: Any) -> list[Any]:
     return out
 
 
-def _scalar_problem(node: Any) -> str | None:
-    """What is wrong with a scalar the YAML constructor would fail on (or take minutes on)."""
+def _scalar_problem(node: Any, construct: Callable[[Any], Any]) -> str | None:
+    """What is wrong with a scalar the YAML constructor would fail on (or take minutes on).
+
+    ``construct`` builds one scalar node (the round-trip constructor): a typed scalar whose
+    text is not of its type (``!!float 'x'``, ``!!int 'ten'``) is reported, not a traceback.
+    """
     tag = str(node.tag)
     text = str(node.value)
     if tag == _INT_TAG:
@@ -347,7 +353,16 @@ def _scalar_problem(node: Any) -> str | None:
                 f"an integer of {digits} digits; a number in a policy has at most "
                 f"{MAX_NUMBER_DIGITS} digits (数值位数过多)"
             )
-    elif tag == _TIMESTAMP_TAG:
+    if tag == _BOOL_TAG and text not in ("true", "True", "TRUE", "false", "False", "FALSE"):
+        # ruamel reads any other text under !!bool as false
+        return f"{text[:40]!r} is not a valid bool; write true or false (布尔值无效)"
+    if tag in _TYPED_TAGS:
+        try:
+            construct(node)
+        except (ValueError, TypeError, OverflowError, ArithmeticError, YAMLError) as exc:
+            shown = text if len(text) <= 40 else text[:40] + "..."
+            return f"{shown!r} is not a valid {tag.rpartition(':')[2]} ({exc}) (数值无效)"
+    if tag == _TIMESTAMP_TAG:
         from ruamel.yaml.util import create_timestamp, timestamp_regexp
 
         match = timestamp_regexp.match(text)
@@ -360,7 +375,7 @@ def _scalar_problem(node: Any) -> str | None:
     return None
 
 
-def _node_problems(root: Any) -> list[tuple[Any, str]]:
+def _node_problems(root: Any, construct: Callable[[Any], Any]) -> list[tuple[Any, str]]:
     """(node, message) for a YAML graph the loader must not construct: aliases that expand too
     much or refer to themselves, integers too long, impossible dates. Iterative: a deep file
     cannot exhaust the stack here, and each node is visited once however often it is aliased."""
@@ -386,7 +401,7 @@ def _node_problems(root: Any) -> list[tuple[Any, str]]:
         children = _children(node)
         if not children and not isinstance(node.value, list):
             size[key] = 1
-            message = _scalar_problem(node)
+            message = _scalar_problem(node, construct)
             if message:
                 problems.append((node, message))
             continue
@@ -447,7 +462,7 @@ def _read_yaml(path: Path, problems: _Problems) -> Any:
         node = yaml.compose(text)
         if node is None:
             return None
-        bad = _node_problems(node)
+        bad = _node_problems(node, yaml.constructor.construct_object)
         if bad:
             for where, message in bad:
                 mark = where.start_mark
@@ -468,6 +483,8 @@ def _read_yaml(path: Path, problems: _Problems) -> Any:
             f"invalid YAML: a mapping key must be a plain value, not a mapping or a list "
             f"(a '? ' key?): {exc}",
         )
+    except (ValueError, OverflowError, ArithmeticError) as exc:  # a value no check above foresaw
+        problems.add(str(rel), f"invalid YAML value: {type(exc).__name__}: {exc}")
     return None
 
 

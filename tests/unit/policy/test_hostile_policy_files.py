@@ -117,6 +117,16 @@ def test_an_impossible_yaml_date_is_a_file_line_problem(mini: Path) -> None:
     assert "'2017-02-30' is not a valid date" in _at(problems, PARAMS, 27)
 
 
+@pytest.mark.parametrize("value", ["!!float 'x'", "!!int 'ten'", "!!bool 'maybe'"])
+def test_a_tagged_scalar_not_of_its_type_is_a_file_line_problem(mini: Path, value: str) -> None:
+    """Found by the YAML-level fuzzer: ``!!float 'x'`` was a ValueError traceback."""
+    _edit(
+        mini, PARAMS, "{start: 2016-01-01, value: 50000}", f"{{start: 2016-01-01, value: {value}}}"
+    )
+    problems = _refused_quickly(lambda: load_policy_dir(mini))
+    assert "is not a valid" in _at(problems, PARAMS, 27)
+
+
 def test_extends_itself_is_a_cycle_named_at_once(mini: Path) -> None:
     _edit(mini, Path("policy.yaml"), "clauses:\n", "extends: ./\nclauses:\n")
     problems = _refused_quickly(lambda: load_policy_dir(mini))
@@ -152,6 +162,7 @@ def test_a_500_deep_expression_is_a_clear_problem(mini: Path, expr: str) -> None
     problems = _refused_quickly(lambda: load_policy_dir(mini))
     (deep,) = [p for p in problems if "nests" in p]
     assert f"rules/rules.yaml:{29}:15" in deep and "split it into named variables" in deep
+    assert len(deep) < 1000, len(deep)  # a window of the expression around the caret
     assert "RecursionError" not in "".join(problems)
 
 
