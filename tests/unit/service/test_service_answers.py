@@ -182,3 +182,23 @@ def test_a_bad_query_value_is_a_422_naming_it_before_any_work(
     )
     log.close()
     assert good.status_code == 200, good.text
+
+
+def test_start_up_objects_are_kept_out_of_full_collections(
+    registry: PolicyRegistry, tmp_path: Path
+) -> None:
+    """A full collection in a running service walks only what requests left behind, not the
+    policies, models and routes built at start-up (docs/benchmarks.md: 122 ms pauses)."""
+    import gc
+
+    app = create_app(ServiceConfig(store=str(tmp_path / "runs.sqlite")), registry=registry)
+
+    async def start_and_stop() -> int:
+        async with app.router.lifespan_context(app):
+            return gc.get_freeze_count()
+
+    try:
+        frozen = asyncio.run(start_and_stop())
+    finally:
+        gc.unfreeze()
+    assert frozen > 10_000
