@@ -7,21 +7,26 @@ One entry point, :func:`read_ledger`, picks the reader from the path:
 ``ledger.xlsx``        one sheet per table; sheet names ``households`` or ``户``, headers
                        ``household_id`` or ``户编码``; the county sheet (``county``/``县``) has one row
 ``folder/*.csv``       one ``<table>.csv`` per table (``county.csv`` with one row), UTF-8 (a BOM is
-                       fine; GB18030, as Excel on a Chinese Windows saves, is accepted too)
+                       fine; GB18030, as Excel on a Chinese Windows saves, is read with a warning;
+                       the encoding is decided per file on evidence)
 ``folder/*.parquet``   one ``<table>.parquet`` per table, column names as in CSV
 =====================  ==========================================================================
 
 Tables are listed in :data:`fupin_rules.io.headers.TABLE_NAMES`; a table that is absent is *not
 supplied* (rules that need it give *unknown*), a table with a header and no rows is supplied and
 empty. Cells may be codes or Chinese labels (``中职``, ``是``/``否``); an empty cell is ``None``.
-Rows that are entirely empty are skipped; rows above the header row (a title such as
-``竹山县贫困户台账``) are skipped too.
+Rows that are entirely empty are skipped; rows above the header row (the row among the first ten
+naming the most known columns) are skipped too: silently for a one-cell title such as
+``竹山县贫困户台账``, with a warning otherwise.
 
 Nothing is lost: every data row becomes a record or at least one :class:`DataIssue` naming the file
 (and sheet), the row as the user sees it (Excel row number counting the header; CSV line number;
 Parquet and JSON record number), the column as written and the reason, and
 ``rows_in == dataset.record_count() + distinct bad rows`` always holds. Problems with a whole
-column (an unknown header) are issues without a row. Only a ledger without a usable county row
+column (an unknown header) are issues without a row. Warnings (``severity="warning"``: the
+encoding decided, a hidden sheet, merged or formula cells read as empty) reject nothing and are
+not rejected rows. What is refused and tolerated, with the messages: ``docs/reliability.md``.
+Only a ledger without a usable county row
 raises :class:`~fupin_rules.errors.DataError` (listing every problem found), because nothing can be
 evaluated without it; a path that is not a ledger raises :class:`LedgerError`.
 """
