@@ -16,8 +16,8 @@ action per subject, then one derived fact per subject and group, and one action 
 subject in scope: about 22 actions and 10 facts per household of the sample). Routing through
 the Rete network what Python had already decided cost durable-rules' own 30–40 µs per action
 (JSON of the state and message, closures, timestamps), and made this engine 2–2.5× the
-reference engine per household. Now a household takes one action per group with work (two
-for county_2017: its person and household rules) and as many facts.
+reference engine per household. Now a household takes one action per group with work (for
+county_2017 at most three: its person, household and relocation rules) and as many facts.
 
 Every durable-rules trap of the field guide is handled by :mod:`fupin_rules.engine._durable`
 (private host without background threads, one lock, sessions deleted after each unit, short

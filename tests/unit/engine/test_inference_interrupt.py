@@ -72,8 +72,9 @@ class _InterruptOnce:
     ("call", "after", "before"),
     [
         ("complete_and_start_action", 1, False),
-        # a household session has two actions since the scopes are decided before the session
-        # (the marker and one rule group; was more than three): before and after the last one
+        # a household session of the mini policy has two actions since the scopes are decided
+        # before the session (the marker and its one rule group; was more than three): before
+        # and after the last one
         ("complete_and_start_action", 2, True),
         ("complete_and_start_action", 2, False),
         ("assert_fact", 1, False),
