@@ -24,7 +24,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-from fupin_rules.domain.dataset import TABLES
+from fupin_rules.domain.dataset import TABLES, short_repr
 from fupin_rules.domain.schema import domain_schema
 from fupin_rules.errors import ExpressionError, PolicyLoadError
 from fupin_rules.expr import (
@@ -182,7 +182,7 @@ class _Reader:
             return val
         if val is None and default is not None:
             return default
-        self.p.add(self.at(node, key), f"{what}.{key}: expected text, got {val!r}")
+        self.p.add(self.at(node, key), f"{what}.{key}: expected text, got {short_repr(val)}")
         return ""
 
     def choice(self, node: Mapping[str, Any], key: str, what: str, choices: tuple[str, ...]) -> str:
@@ -191,7 +191,7 @@ class _Reader:
             return str(val)
         self.p.add(
             self.at(node, key),
-            f"{what}.{key}: {val!r} is not one of {', '.join(choices)}{_did_you_mean(str(val), choices)}",
+            f"{what}.{key}: {short_repr(val)} is not one of {', '.join(choices)}{_did_you_mean(str(val), choices)}",
         )
         return choices[0]
 
@@ -206,7 +206,9 @@ class _Reader:
                 return dt.date.fromisoformat(val)
             except ValueError:
                 pass
-        self.p.add(self.at(node, key), f"{what}.{key}: expected a date YYYY-MM-DD, got {val!r}")
+        self.p.add(
+            self.at(node, key), f"{what}.{key}: expected a date YYYY-MM-DD, got {short_repr(val)}"
+        )
         return None
 
 
@@ -820,13 +822,17 @@ class _Builder:
             return num
         if ptype == BOOL:
             if not isinstance(raw, bool):
-                self.p.add(r.at(node, "value"), f"{what}.value: expected true/false, got {raw!r}")
+                self.p.add(
+                    r.at(node, "value"), f"{what}.value: expected true/false, got {short_repr(raw)}"
+                )
             return bool(raw)
         if ptype == DATE:
             return r.date(node, "value", what)
         if isinstance(ptype, ListType):
             if not isinstance(raw, list):
-                self.p.add(r.at(node, "value"), f"{what}.value: expected a list, got {raw!r}")
+                self.p.add(
+                    r.at(node, "value"), f"{what}.value: expected a list, got {short_repr(raw)}"
+                )
                 return ()
             if ptype.elem == NUMBER:
                 numbers = tuple(_number(x) for x in raw)
@@ -836,7 +842,7 @@ class _Builder:
                 return numbers
             return tuple(str(x) for x in raw)
         if not isinstance(raw, str):
-            self.p.add(r.at(node, "value"), f"{what}.value: expected text, got {raw!r}")
+            self.p.add(r.at(node, "value"), f"{what}.value: expected text, got {short_repr(raw)}")
         return str(raw)
 
     def _catalogues(self, body: Any, r: _Reader) -> None:
@@ -1288,7 +1294,9 @@ def _merge_changes(base: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[
         current = [dict(x) for x in existing if isinstance(x, Mapping)]
         for row in rows:
             if not isinstance(row, Mapping):
-                raise ValueError(f"changes.{table}: expected records (mappings), got {row!r}")
+                raise ValueError(
+                    f"changes.{table}: expected records (mappings), got {short_repr(row)}"
+                )
             rid = row.get(key) if key else None
             match = next((c for c in current if key and c.get(key) == rid), None)
             if row.get("_remove"):

@@ -201,3 +201,19 @@ def test_an_expression_at_the_depth_limit_runs_in_every_engine(mini: Path) -> No
     results = [clinic(evaluate(policy, data, on, engine=e)) for e in engines]
     results.append(clinic(evaluate_batch(policy, data, on, materialize="all")))
     assert all(r == ["pass"] for r in results), results
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "[" + ", ".join(["'" + "9" * 4500 + "'"] * 5) + "]",  # the fuzzer's find: 20 KB quoted
+        "'" + "x" * 50_000 + "'",
+    ],
+)
+def test_a_huge_wrong_value_is_quoted_short(mini: Path, value: str) -> None:
+    """A wrong value is quoted cut short in its problem (was quoted whole: a list of five
+    4,500-digit strings as a case's date gave a 22 KB message)."""
+    _edit(mini, Path("cases") / "cases.yaml", "on: 2017-08-31", f"on: {value}")
+    problems = _refused_quickly(lambda: load_policy_dir(mini))
+    line = _at(problems, Path("cases") / "cases.yaml", 3)
+    assert "expected a date YYYY-MM-DD" in line and len(line) < 400, line[:500]
