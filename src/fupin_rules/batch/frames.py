@@ -366,11 +366,12 @@ def tables_from_frames(data: Mapping[str, Any], schema: Schema) -> Tables:
         raw = data.get(table)
         required = ENTITIES.by_table[table].required
         supplied[kind] = raw is not None or required
-        if raw is None:
+        if raw is not None and not isinstance(raw, pl.DataFrame):
+            raw = pl.DataFrame(raw)
+        if raw is None or (raw.width == 0 and raw.height == 0):
+            # absent, or supplied with no rows and so no columns (an empty list)
             df, d = _empty_frame(kind, schema)
         else:
-            if not isinstance(raw, pl.DataFrame):
-                raw = pl.DataFrame(raw)
             df, d = _frame_from_polars(kind, raw, schema)
         frames[kind] = df
         dens.update({(kind, k): v for k, v in d.items()})
