@@ -10,6 +10,7 @@ from typing import Any, Protocol
 
 import attrs
 
+from fupin_rules.domain.entities import ENTITIES
 from fupin_rules.expr import UNKNOWN, Interval
 from fupin_rules.expr.deadline import DEADLINE_STATES
 
@@ -26,7 +27,17 @@ __all__ = [
     "ValueRead",
     "format_value",
     "json_value",
+    "kind_zh",
 ]
+
+#: kind -> its Chinese name, from the one declaration of the kinds (人员 / 户 / 村 / 档案资料 ...)
+_KIND_ZH: dict[str, str] = ENTITIES.names_zh
+
+
+def kind_zh(kind: str) -> str:
+    """The Chinese name of an entity kind in Chinese text (``document`` -> ``档案资料``); a kind
+    not declared (a test's own) keeps its identifier."""
+    return _KIND_ZH.get(kind, kind)
 
 
 #: the Chinese word of each verdict (:attr:`Outcome.label_zh`)
@@ -135,15 +146,8 @@ class MissingField:
 
     def render(self, lang: str = "zh") -> str:
         """``村 V012: 缺少 卫生室医生资质 数据`` / ``village V012: missing clinic_has_...``."""
-        kinds_zh = {
-            "person": "人",
-            "household": "户",
-            "village": "村",
-            "county": "县",
-            "township": "乡镇",
-        }
         if lang == "zh":
-            kind = kinds_zh.get(self.subject_kind, self.subject_kind)
+            kind = kind_zh(self.subject_kind)
             return f"{kind} {self.subject_id}: 缺少 {self.label_zh or self.field} 数据"
         return f"{self.subject_kind} {self.subject_id}: missing {self.field}"
 
@@ -176,10 +180,11 @@ class DeadlineCheck:
     state: str
 
     def render(self, lang: str = "zh") -> str:
-        """``逾期未完成: 截止 2017-11-30, 未记录 交钥匙日期 (relocation R1 turnkey_on)``."""
+        """``逾期未完成: 截止 2017-11-30, 未记录 交钥匙日期 (易地搬迁 R1 turnkey_on)``."""
         _, zh, en = DEADLINE_STATES[self.state]
         deadline = format_value(self.deadline)
-        where = f"{self.subject_kind} {self.subject_id} {self.path}"
+        kind = kind_zh(self.subject_kind) if lang == "zh" else self.subject_kind
+        where = f"{kind} {self.subject_id} {self.path}"
         unrecorded = self.record is UNKNOWN or self.record is None
         after_on = not unrecorded and self.state in ("overdue", "not_due")
         if lang == "zh":

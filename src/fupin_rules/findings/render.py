@@ -4,11 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from fupin_rules.findings.model import ConditionResult, Finding, Outcome, format_value, json_value
+from fupin_rules.findings.model import (
+    ConditionResult,
+    Finding,
+    Outcome,
+    format_value,
+    json_value,
+    kind_zh,
+)
 
 __all__ = ["explain", "failing_summary", "finding_to_json"]
 
-_KIND_ZH = {"person": "人员", "household": "户", "village": "村", "county": "县"}
 _VERDICT_EN = {
     "pass": "PASS",
     "fail": "FAIL",
@@ -34,9 +40,8 @@ def _condition_lines(c: ConditionResult, lang: str) -> list[str]:
     lines = [f"  {mark} {title or c.id} [{c.id}]: {word}", f"      {c.expr}"]
     for r in c.reads:
         label = f" {r.label_zh}" if (lang == "zh" and r.label_zh) else ""
-        lines.append(
-            f"      {r.subject_kind} {r.subject_id} {r.path}{label} = {format_value(r.value)}"
-        )
+        kind = kind_zh(r.subject_kind) if lang == "zh" else r.subject_kind
+        lines.append(f"      {kind} {r.subject_id} {r.path}{label} = {format_value(r.value)}")
     for d in c.deadlines:
         lines.append(f"      {d.render(lang)}")
     for dd in c.children:
@@ -67,7 +72,7 @@ def explain(finding: Finding, lang: str = "zh") -> str:
     f = finding
     if lang == "zh":
         head = (
-            f"{_KIND_ZH.get(f.subject_kind, f.subject_kind)} {f.subject_id} — {f.title_zh}"
+            f"{kind_zh(f.subject_kind)} {f.subject_id} — {f.title_zh}"
             f"(第{f.clause}条): {_verdict_zh(f)}"
         )
         amount = f"  金额: {format_value(f.amount)} 元" if f.amount is not None else None
