@@ -317,7 +317,7 @@ def _print_check(ev: Any, path: Path, out: Path | None, lang: str, tracking: Any
         f"rejected rows {s['rejected_rows']}; unit errors {s['unit_errors']}"
         + (f"; input warnings {s['input_warnings']}" if s.get("input_warnings") else "")
     )
-    if "problems_assumed" in s:  # the 问题清单 in two parts (issue 12)
+    if s["problems_assumed"]:  # the 问题清单 in two parts (issue 12)
         typer.echo(
             f"  problems stated by the text (文件明确) {s['problems_text_stated']}, "
             f"resting on assumptions (依据假设) {s['problems_assumed']}"

@@ -15,12 +15,14 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 import zipfile
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import attrs
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
@@ -47,6 +49,7 @@ from fupin_rules.reports.model import (
     output_value,
     readable_number,
     report_findings,
+    split_by_assumptions,
     village_counts,
 )
 
@@ -56,6 +59,7 @@ if TYPE_CHECKING:
 __all__ = [
     "KIND_ZH",
     "LEVELS",
+    "PART_HEADINGS",
     "RULE_KIND_ZH",
     "VERDICT_ZH",
     "SubjectDirectory",
@@ -66,6 +70,7 @@ __all__ = [
     "readable_number",
     "report_findings",
     "sheet_order",
+    "split_by_assumptions",
     "village_counts",
     "write_problem_list",
 ]
@@ -79,6 +84,12 @@ _WRAP = Alignment(wrap_text=True, vertical="top")
 #: columns whose text wraps
 _WRAPPED = frozenset({"说明"})
 _TITLE_FONT = Font(bold=True, size=13)
+#: the row heading each part of a level sheet (文件明确规定 / 依据假设)
+_PART_FONT = Font(bold=True, color="1F2933")
+_PART_FILLS = {
+    False: PatternFill("solid", fgColor="DDEBF7"),
+    True: PatternFill("solid", fgColor="E8D5F0"),
+}
 _SECTION_FONT = Font(bold=True)
 
 
@@ -180,6 +191,22 @@ class _Rows:
         self.n += 1
         self.total += 1
 
+    def heading(self, text: str, assumed: bool) -> None:
+        """A row heading one part of the sheet: bold text in the first cell, the row filled."""
+        if self.n >= MAX_DATA_ROWS:
+            self._next()
+        ws = self.sheets[-1]
+        cells = []
+        for i in range(len(self.columns)):
+            cell = WriteOnlyCell(ws, value=_text(text) if i == 0 else None)
+            cell.fill = _PART_FILLS[assumed]
+            if i == 0:
+                cell.font = _PART_FONT
+            cells.append(cell)
+        ws.append(cells)
+        self.n += 1
+        self.total += 1
+
     def close(self) -> None:
         """Set the last sheet's filter range."""
         _finish(self.sheets[-1], len(self.columns), self.n)
@@ -262,8 +289,54 @@ def sheet_order(findings: Iterable[Finding], subjects: SubjectDirectory) -> list
     return sorted(ordered, key=key)
 
 
-def _level_rows(findings: Sequence[Finding], subjects: SubjectDirectory) -> Iterator[list[Any]]:
-    for f in sheet_order(findings, subjects):
+#: how the heading rows of the two parts of a level sheet begin (a reader skips these rows)
+PART_HEADINGS = ("一、文件明确规定的问题", "二、依据假设的问题")
+
+
+@attrs.frozen
+class _Part:
+    """The heading row of one part of a level sheet."""
+
+    text: str
+    assumed: bool
+
+
+def _part_heading(assumed: bool, fs: Sequence[Finding]) -> _Part:
+    counts = Counter(f.verdict.value for f in fs)
+    tally = ", ".join(
+        f"{VERDICT_ZH[v]} {counts[v]:,}" for v in ("fail", "unknown", "pass") if counts[v]
+    )
+    if assumed:
+        text = (
+            f"{PART_HEADINGS[1]} (resting on assumptions): 判定依据对文件的假定解读或假定数值,"
+            "核实假设后再通知整改"
+        )
+    else:
+        text = f"{PART_HEADINGS[0]} (stated by the text)"
+    return _Part(f"{text} — {tally or '无 none'}", assumed)
+
+
+def _in_parts(ordered: Sequence[Finding]) -> Iterator[Finding | _Part]:
+    """The rows of a level sheet: the findings the text states first, then those resting on
+    assumptions, each part in the given order and under its heading row. A sheet with no
+    finding resting on an assumption has no heading rows (nothing to separate)."""
+    stated, assumed = split_by_assumptions(ordered)
+    if not assumed:
+        yield from stated
+        return
+    yield _part_heading(False, stated)
+    yield from stated
+    yield _part_heading(True, assumed)
+    yield from assumed
+
+
+def _level_rows(
+    findings: Sequence[Finding], subjects: SubjectDirectory
+) -> Iterator[list[Any] | _Part]:
+    for f in _in_parts(sheet_order(findings, subjects)):
+        if isinstance(f, _Part):
+            yield f
+            continue
         yield [
             *subjects.where(f.subject_kind, f.subject_id),
             f.rule_id,
@@ -279,9 +352,15 @@ def _level_rows(findings: Sequence[Finding], subjects: SubjectDirectory) -> Iter
         ]
 
 
-def _county_rows(findings: Sequence[Finding], subjects: SubjectDirectory) -> Iterator[list[Any]]:
-    # targets first, then the other county-level findings
-    for f in sorted(findings, key=lambda f: (f.rule_kind != "target", f.sort_key())):
+def _county_rows(
+    findings: Sequence[Finding], subjects: SubjectDirectory
+) -> Iterator[list[Any] | _Part]:
+    # in each part, targets first, then the other county-level findings
+    ordered = sorted(findings, key=lambda f: (f.rule_kind != "target", f.sort_key()))
+    for f in _in_parts(ordered):
+        if isinstance(f, _Part):
+            yield f
+            continue
         k, sid = f.subject_kind, f.subject_id
         yield [
             KIND_ZH.get(k, k),
@@ -448,7 +527,9 @@ def write_problem_list(
     Sheets: 汇总 (provenance, counts by rule and verdict, problems per village, missing data by
     field), 县级目标, 村, 户, 人 (problems and undecided findings of each level, with the
     Chinese explanation, wrapped; 村, 户, 人 list the problems first, then the undecided ones
-    grouped by missing field: :func:`sheet_order`; 县级目标 also has target/actual/gap),
+    grouped by missing field: :func:`sheet_order`; 县级目标 also has target/actual/gap; a
+    sheet with findings resting on assumptions is in two parts, each under a heading row:
+    一、文件明确规定的问题 (no assumption), then 二、依据假设的问题, each in that order),
     待补数据 (each missing field, its
     subject and the rules it blocks) and 数据错误 (rejected input rows and failed units).
     A sheet with more rows than Excel allows (1,048,575 below the header) continues on
@@ -483,7 +564,10 @@ def write_problem_list(
         sheet = _Rows(wb, sheet_title, columns)
         rows = (_county_rows if level == "county" else _level_rows)(by_level[level], subjects)
         for values in rows:
-            sheet.append(values)
+            if isinstance(values, _Part):
+                sheet.heading(values.text, values.assumed)
+            else:
+                sheet.append(values)
         sheet.close()
 
     sheet = _Rows(wb, "待补数据", _MISSING_COLUMNS)

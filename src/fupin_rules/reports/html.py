@@ -1,8 +1,10 @@
 """The HTML report: one self-contained page (inline CSS, inline SVG charts, no network).
 
 :func:`write_html_report` writes key numbers, county target progress, village criteria pass
-rates and drill-down tables (per village, per rule). Output is byte-identical for identical
-input: no timestamps, stable order, fixed number formatting. All text is escaped.
+rates and drill-down tables: per village (what the text states first), and per rule in two
+sections, 文件明确规定的问题 (resting on the text only) and 依据假设的问题 (resting on an assumed
+reading or value), each with its count. Output is byte-identical for identical input: no
+timestamps, stable order, fixed number formatting. All text is escaped.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from fupin_rules.reports.model import (
     output_value,
     readable_number,
     report_findings,
+    split_by_assumptions,
     village_counts,
 )
 
@@ -191,11 +194,18 @@ def _cards(ev: Evaluation) -> str:
         ("findings", "", "判定总数", "findings", s["findings"]),
         ("problems", "fail", "不符合(问题)", "problems", s["problems"]),
         (
+            "problems-stated",
+            "",
+            "其中文件明确规定",
+            "of which stated by the text",
+            s["problems_text_stated"],
+        ),
+        (
             "problems-assumed",
             "",
             "其中依据假设",
             "of which resting on assumptions",
-            len(ev.problems_assumed()),
+            s["problems_assumed"],
         ),
         ("unknowns", "unknown", "无法判定(待补数据)", "unknown: data missing", s["unknown"]),
         ("rejected", "", "被拒输入行", "rejected input rows", s["rejected_rows"]),
@@ -433,7 +443,8 @@ def _villages(
             )
         out.append("</tbody></table>")
     for i, (vid, c) in enumerate(counts):
-        fs = groups.get(vid, [])
+        stated, assumed = split_by_assumptions(groups.get(vid, []))
+        fs = stated + assumed  # what the text states first
         name = subjects.name("village", vid) if vid else ""
         label = f"村 {vid}" if vid else "未归村 (未提供数据集时户、人员问题归此) no village known"
         out.append(
@@ -447,11 +458,12 @@ def _villages(
     return "".join(out)
 
 
-def _rules(listed: Sequence[Finding], subjects: SubjectDirectory, max_rows: int) -> str:
+def _rule_drills(listed: Sequence[Finding], subjects: SubjectDirectory, max_rows: int) -> str:
+    """One drill-down per rule: its subjects, verdicts and why, capped at ``max_rows``."""
     groups: dict[str, list[Finding]] = {}
     for f in listed:
         groups.setdefault(f.rule_id, []).append(f)
-    out = ['<section id="rules"><h2>按规则查看 <small class=en>subjects by rule</small></h2>']
+    out: list[str] = []
     if not groups:
         out.append("<p>没有问题。<small class=en>No problems.</small></p>")
     for rid in sorted(groups):
@@ -460,10 +472,16 @@ def _rules(listed: Sequence[Finding], subjects: SubjectDirectory, max_rows: int)
         n_fail = sum(1 for f in fs if f.verdict is Outcome.FAIL)
         n_unknown = sum(1 for f in fs if f.verdict is Outcome.UNKNOWN)
         kind = RULE_KIND_ZH.get(first.rule_kind, first.rule_kind)
+        basis = sorted({a for f in fs for a in f.assumptions})
+        assumed = (
+            f"<br><small>依据假设 <span class=en>assumed</span>: {_e(', '.join(basis))}</small>"
+            if basis
+            else ""
+        )
         out.append(
             f'<details class="drill"><summary>{_e(first.title_zh)} '
             f"<small class=en>{_e(rid)} · 第{_e(first.clause)}条 · {_e(kind)}</small> — "
-            f"不符合 {n_fail}, 无法判定 {n_unknown}</summary><table><thead><tr>"
+            f"不符合 {n_fail}, 无法判定 {n_unknown}{assumed}</summary><table><thead><tr>"
             "<th>所属村</th><th>对象</th><th>判定</th><th>不符合条件 / 缺失数据</th></tr></thead>"
             "<tbody>"
         )
@@ -475,7 +493,51 @@ def _rules(listed: Sequence[Finding], subjects: SubjectDirectory, max_rows: int)
             )
         out.append(_more(min(len(fs), max_rows), len(fs), 4))
         out.append("</tbody></table></details>")
-    out.append("</section>")
+    return "".join(out)
+
+
+def _rules(
+    ev: Evaluation, listed: Sequence[Finding], subjects: SubjectDirectory, max_rows: int
+) -> str:
+    """The 问题清单 by rule, in two sections: 文件明确规定的问题 (resting on no assumption) and
+    依据假设的问题 (resting on an assumed reading, catalogue or value), each with its count of
+    problems (the JSON summary's ``problems_text_stated`` / ``problems_assumed``) and of the
+    undecided findings listed with it."""
+    s = summary(ev)
+    stated, assumed = split_by_assumptions(listed)
+    parts = (
+        (
+            "stated",
+            stated,
+            "文件明确规定的问题",
+            "problems stated by the text",
+            s["problems_text_stated"],
+            "文件原文规定的义务或标准,不依据任何假定。",
+            "Rests on the document's text only.",
+        ),
+        (
+            "assumed",
+            assumed,
+            "依据假设的问题",
+            "problems resting on assumptions",
+            s["problems_assumed"],
+            "判定依据对文件的假定解读、假定目录或假定数值(见各规则的“依据假设”):"
+            "核实假设后再通知整改。",
+            "Rests on an assumed reading, catalogue or value: check the assumption before "
+            "anyone is told to correct it.",
+        ),
+    )
+    out = []
+    for key, fs, zh, en, n, note_zh, note_en in parts:
+        n_unknown = sum(1 for f in fs if f.verdict is Outcome.UNKNOWN)
+        out.append(
+            f'<section id="{key}"><h2>{_e(zh)} <small class=en>{_e(en)}</small> — '
+            f'<span id="count-{key}">{_num(n)}</span> 条</h2>'
+            f"<p>{_e(note_zh)} <small class=en>{_e(note_en)}</small> 按规则查看; "
+            f"另有无法判定 {_num(n_unknown)} 条 <small class=en>by rule; also "
+            f"{_num(n_unknown)} undecided</small></p>"
+            f"{_rule_drills(fs, subjects, max_rows)}</section>"
+        )
     return "".join(out)
 
 
@@ -575,7 +637,7 @@ def _render(
             _target_chart(ev),
             _criteria_chart(ev),
             _villages(ev, listed, subjects, max_rows),
-            _rules(listed, subjects, max_rows),
+            _rules(ev, listed, subjects, max_rows),
             _missing(ev),
             _errors(ev, max_rows),
             "</main><footer>由 fupin_rules 生成; 完整清单见 Excel 问题清单。"

@@ -58,6 +58,9 @@ def summary(ev: Evaluation) -> dict[str, Any]:
         },
         "not_applicable": ev.not_applicable_count,
         "problems": len(ev.problems()),
+        # the 问题清单 in two parts: stated by the text / resting on an assumed reading or value
+        "problems_text_stated": len(ev.problems_text_stated()),
+        "problems_assumed": len(ev.problems_assumed()),
         "unknown": len(ev.unknowns()),
         "unit_errors": len(ev.errors),
         "rejected_rows": rejected_row_count(ev.data_issues),
@@ -66,10 +69,6 @@ def summary(ev: Evaluation) -> dict[str, Any]:
     warnings = sum(1 for i in ev.data_issues if i.severity == "warning")
     if warnings:  # only then: other reports stay byte-identical
         out["input_warnings"] = warnings
-    assumed = len(ev.problems_assumed())
-    if assumed:  # the 问题清单 in two parts: stated by the text / resting on assumptions
-        out["problems_text_stated"] = out["problems"] - assumed
-        out["problems_assumed"] = assumed
     if ev.not_in_force:  # only then: other reports stay byte-identical
         start, end = ev.effective
         out["not_in_force"] = {

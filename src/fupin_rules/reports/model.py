@@ -30,6 +30,7 @@ __all__ = [
     "output_value",
     "readable_number",
     "report_findings",
+    "split_by_assumptions",
     "village_counts",
 ]
 
@@ -69,6 +70,17 @@ def report_findings(ev: Evaluation) -> list[Finding]:
         or (f.verdict is Outcome.FAIL and f.rule_kind in ("compliance", "target"))
         or f.rule_kind == "target"
     ]
+
+
+def split_by_assumptions(findings: Iterable[Finding]) -> tuple[list[Finding], list[Finding]]:
+    """The 问题清单 in two parts, each in the order given: the findings the document's text
+    states (文件明确规定), and those resting on an assumed reading, catalogue or parameter value
+    (依据假设: to check before anyone is told to correct them)."""
+    stated: list[Finding] = []
+    assumed: list[Finding] = []
+    for f in findings:
+        (assumed if f.assumptions else stated).append(f)
+    return stated, assumed
 
 
 def output_value(f: Finding, name: str) -> Any:
