@@ -41,6 +41,9 @@ from fupin_rules.expr.ir import (
 
 __all__ = ["FUNCTIONS", "parse"]
 
+#: the name of an aggregate's filter argument: ``share(households, x, where=is_poor)``
+FILTER_KEYWORD = "where"
+
 #: every function name the language knows
 FUNCTIONS = ("param", "catalogue", "date", *AGGREGATES, *CALLS)
 
@@ -273,6 +276,17 @@ class _Builder:
         assert isinstance(name_token, Token)
         func = str(name_token)
         span = _span_of(tree)
+        named = [a for a in args if isinstance(a, Tree) and a.data == "named_arg"]
+        if named and func in AGGREGATES:
+            return self.aggregate(func, args, tree)
+        if named:
+            first = named[0]
+            raise self.error(
+                f"{func}() takes no named arguments (got {first.children[0]!s}=); only the "
+                f"aggregates take {FILTER_KEYWORD}=, e.g. count(members, {FILTER_KEYWORD}=is_poor); "
+                "to compare two values write ==",
+                first,
+            )
         if func == "param":
             return Param(self.literal_string_arg(func, args, tree), span=span)
         if func == "catalogue":
@@ -302,6 +316,20 @@ class _Builder:
 
     def aggregate(self, func: str, args: list[Tree[Token] | Token], tree: Tree[Token]) -> Expr:
         needs_value, takes_filter = AGGREGATES[func]
+        args, where = self.split_named(func, args, takes_filter=takes_filter)
+        if where is not None:
+            low = 2 if needs_value else 1
+            if len(args) != low:
+                before = "collection, value" if needs_value else "collection"
+                twice = (
+                    "; give the filter once, positionally or as where=" if len(args) > low else ""
+                )
+                raise self.error(
+                    f"{func}() with {FILTER_KEYWORD}= takes {low} positional argument(s) "
+                    f"({before}) before it; got {len(args)}{twice}",
+                    tree,
+                )
+            args = [*args, where]
         low = 2 if needs_value else 1
         high = low + (1 if takes_filter else 0)
         if not low <= len(args) <= high:
@@ -325,3 +353,48 @@ class _Builder:
         value = rest.pop(0) if needs_value else None
         filt = rest.pop(0) if rest else None
         return Aggregate(func, coll, value, filt, span=_span_of(tree))
+
+    def split_named(
+        self, func: str, args: list[Tree[Token] | Token], *, takes_filter: bool
+    ) -> tuple[list[Tree[Token] | Token], Tree[Token] | Token | None]:
+        """Positional arguments and the ``where=`` filter of an aggregate call.
+
+        Named arguments come after the positional ones; the only name is ``where``
+        (a misspelt one gets a did-you-mean).
+        """
+        positional: list[Tree[Token] | Token] = []
+        where: Tree[Token] | Token | None = None
+        for arg in args:
+            if not (isinstance(arg, Tree) and arg.data == "named_arg"):
+                if where is not None:
+                    raise self.error(
+                        f"a positional argument follows {FILTER_KEYWORD}= in {func}(); "
+                        f"put {FILTER_KEYWORD}= last",
+                        arg,
+                    )
+                positional.append(arg)
+                continue
+            name_token, value = arg.children
+            name = str(name_token)
+            if name != FILTER_KEYWORD:
+                close = difflib.get_close_matches(name, (FILTER_KEYWORD,), n=1, cutoff=0.5)
+                hint = (
+                    f"; did you mean {close[0]}=?"
+                    if close and takes_filter
+                    else (f"; the only named argument is {FILTER_KEYWORD}=" if takes_filter else "")
+                )
+                raise self.error(
+                    f"{func}() has no argument named {name}={hint} (to compare two values "
+                    "write ==)",
+                    name_token,
+                )
+            if not takes_filter:
+                raise self.error(
+                    f"{func}() takes no filter ({FILTER_KEYWORD}=); filter inside the condition, "
+                    f"e.g. {func}(members, not is_student or is_poor)",
+                    arg,
+                )
+            if where is not None:
+                raise self.error(f"{FILTER_KEYWORD}= is given twice in {func}()", name_token)
+            where = value
+        return positional, where
