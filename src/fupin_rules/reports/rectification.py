@@ -23,6 +23,7 @@ LEDGER_COLUMNS: list[tuple[str, int]] = [
     ("规则", 34),
     ("条款", 10),
     ("问题", 40),
+    ("依据假设", 24),
     ("状态", 8),
     ("帮扶责任人", 10),
     ("首次发现", 12),
@@ -34,6 +35,8 @@ LEDGER_COLUMNS: list[tuple[str, int]] = [
 def ledger_rows(tracking: Tracking) -> list[list[Any]]:
     """One row per open problem (新发现, 未整改, 复发), by township, village and problem.
 
+    依据假设 names the assumed readings and values the problem rests on (empty when the
+    document's text states it, as in the other sheets: issue 12, principle 3);
     帮扶责任人 is the household's ``helper_name`` (empty where the ledger does not say);
     首次发现 and 已持续天数 are empty where no history tells them.
     """
@@ -51,6 +54,7 @@ def ledger_rows(tracking: Tracking) -> list[list[Any]]:
                 p.rule_id,
                 p.clause,
                 f.title_zh if f is not None else "",
+                "依据假设: " + ", ".join(f.assumptions) if f is not None and f.assumptions else "",
                 STATUSES[p.status],
                 p.place.helper_name or "",
                 p.first_seen.date().isoformat() if p.first_seen else "",

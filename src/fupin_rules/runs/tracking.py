@@ -304,6 +304,7 @@ class Tracking:
                     "rule": p.rule_id,
                     "subject": f"{p.subject_kind}:{p.subject_id}",
                     "clause": p.clause,
+                    "assumptions": list(p.finding.assumptions) if p.finding is not None else [],
                     "township": p.place.township_id,
                     "village": p.place.village_id,
                     "household": p.place.household_id,

@@ -273,3 +273,34 @@ def test_cli_since_counts_by_township_and_village_on_screen_and_in_the_json_repo
         line = next(ln for ln in lines if ln.startswith(f"    {village} "))
         assert f"persisting {since['by_village'][village]['persisting']}" in line
     assert sum(p["village"] in villages for p in since["problems"]) > 0
+
+
+def test_the_rectification_ledger_says_which_problems_rest_on_assumptions(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """整改台账 has a 依据假设 column and the JSON comparison an ``assumptions`` list (issue 12,
+    principle 3: every report says when a problem rests on an assumed reading or value)."""
+    import json
+
+    from openpyxl import load_workbook
+
+    store = tmp_path / "runs.sqlite"
+    assert main(["check", "--engine", "batch", "--store", str(store), "-q"]) == 0
+    book, report = tmp_path / "list.xlsx", tmp_path / "report.json"
+    args = ["check", "--engine", "batch", "--store", str(store), "-q"]
+    assert main([*args, "--excel", str(book), "--out", str(report)]) == 0
+    capsys.readouterr()
+    findings = json.loads(report.read_text(encoding="utf-8"))["findings"]
+    assumed = {(f["rule"], f["subject"]["id"]): f.get("assumptions", []) for f in findings}
+    rows = list(load_workbook(book, read_only=True)["整改台账"].iter_rows(values_only=True))
+    header = rows[0]
+    col = header.index("依据假设")
+    seen = {True: 0, False: 0}
+    for r in rows[1:]:
+        want = assumed[(r[header.index("规则")], r[header.index("对象编码")])]
+        assert (r[col] or "") == ("依据假设: " + ", ".join(want) if want else ""), r
+        seen[bool(want)] += 1
+    assert seen[True] and seen[False]  # the sample has problems of both kinds
+    since = json.loads(report.read_text(encoding="utf-8"))["since"]["problems"]
+    for p in since:
+        assert p["assumptions"] == assumed.get((p["rule"], p["subject"].split(":", 1)[1]), [])
