@@ -978,7 +978,16 @@ class Session:
 
     def apply(self, changes: Iterable[Change]) -> ChangeResult:
         """Apply record upserts and deletes; return the findings that changed (see the module
-        docs). Every change is validated before anything is applied."""
+        docs). Every change is validated before anything is applied.
+
+        Ctrl-C (SIGINT) in the main thread is held back until the change is applied and raised
+        as KeyboardInterrupt after it: an interrupt half-way through left the session's records,
+        aggregates and durable-rules facts out of step with each other for good (issue 17).
+        """
+        with _durable.interrupts_deferred():
+            return self._apply(changes)
+
+    def _apply(self, changes: Iterable[Change]) -> ChangeResult:
         if self._closed:
             raise EngineError("live session is closed")
         ops = list(changes)

@@ -198,3 +198,33 @@ def test_a_named_child_renamed_is_renamed_in_the_findings(county: dict[str, Any]
                 (pid, f"改名{pid}") in dd.records for c in mine.conditions for dd in c.children
             )
         assert s.all_findings() == fresh(s).findings
+
+
+def test_ctrl_c_during_apply_is_raised_after_the_change_is_applied(
+    county: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A real SIGINT half-way through apply: KeyboardInterrupt reaches the caller after the
+    change, and the session still equals a fresh evaluation (an interrupt inside apply used to
+    leave records, aggregates and facts out of step)."""
+    import os
+    import signal
+
+    hh = next(h for h in county["households"] if h.get("poverty_status") == "exited")
+    calls = {"n": 0}
+    real = live.evaluate_rule
+
+    def interrupting(*args: Any, **kw: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            os.kill(os.getpid(), signal.SIGINT)
+        return real(*args, **kw)
+
+    with fr.Session(POLICY, county, on=ON) as s:
+        monkeypatch.setattr(live, "evaluate_rule", interrupting)
+        with pytest.raises(KeyboardInterrupt):
+            s.apply([fr.Change.upsert("households", {**hh, "poverty_status": "pre_exit_2017"})])
+        monkeypatch.setattr(live, "evaluate_rule", real)
+        assert calls["n"] > 2  # the change went on after the signal
+        assert s.all_findings() == fresh(s).findings
+        r = s.apply([fr.Change.upsert("households", hh)])  # and the session still works
+        assert r.changed and s.all_findings() == fresh(s).findings
