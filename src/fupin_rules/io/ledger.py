@@ -259,6 +259,22 @@ _VALUE = re.compile(rb"<(?:\w+:)?v\b[^>]*?(?:/>|>(.*?)</(?:\w+:)?v>)", re.S)
 _NOTE_CELLS = 5
 
 
+def _cells_warning(source: str, table: str, cells: list[str], what: str, advice: str) -> DataIssue:
+    """A sheet-level warning naming the first cells of a kind (and how many more)."""
+    shown = ", ".join(cells[:_NOTE_CELLS]) + (
+        f" and {len(cells) - _NOTE_CELLS} more" if len(cells) > _NOTE_CELLS else ""
+    )
+    return DataIssue(
+        source,
+        table,
+        None,
+        None,
+        None,
+        f"{len(cells)} {what}: {shown}; {advice}",
+        severity="warning",
+    )
+
+
 def _xlsx_cell_notes(ws: Any, source: str, table: str) -> list[DataIssue]:
     """Merged cells and formulas without a saved value: read as empty, so say so.
 
@@ -273,20 +289,14 @@ def _xlsx_cell_notes(ws: Any, source: str, table: str) -> list[DataIssue]:
     notes: list[DataIssue] = []
     merged = [m.decode() for m in _MERGE.findall(xml) if b":" in m]
     if merged:
-        shown = ", ".join(merged[:_NOTE_CELLS]) + (
-            f" and {len(merged) - _NOTE_CELLS} more" if len(merged) > _NOTE_CELLS else ""
-        )
         notes.append(
-            DataIssue(
+            _cells_warning(
                 source,
                 table,
-                None,
-                None,
-                None,
-                f"{len(merged)} merged cell range(s) (合并单元格): {shown}; only the first cell of "
-                "a range holds its value, the others are read as empty (unknown); unmerge and "
-                "fill the cells",
-                severity="warning",
+                merged,
+                "merged cell range(s) (合并单元格)",
+                "only the first cell of a range holds its value, the others are read as empty "
+                "(unknown); unmerge and fill the cells",
             )
         )
     if b"<f" not in xml and b":f" not in xml:
@@ -303,20 +313,14 @@ def _xlsx_cell_notes(ws: Any, source: str, table: str) -> list[DataIssue]:
         ref = _CELL_REF.search(attrs_)
         blank.append(ref.group(1).decode() if ref else "?")
     if blank:
-        shown = ", ".join(blank[:_NOTE_CELLS]) + (
-            f" and {len(blank) - _NOTE_CELLS} more" if len(blank) > _NOTE_CELLS else ""
-        )
         notes.append(
-            DataIssue(
+            _cells_warning(
                 source,
                 table,
-                None,
-                None,
-                None,
-                f"{len(blank)} formula cell(s) without a saved value (公式没有计算结果): {shown}; "
-                "they are read as empty (unknown); open and save the workbook in Excel or WPS "
-                "so the values are stored",
-                severity="warning",
+                blank,
+                "formula cell(s) without a saved value (公式没有计算结果)",
+                "they are read as empty (unknown); open and save the workbook in Excel or WPS so "
+                "the values are stored",
             )
         )
     return notes
