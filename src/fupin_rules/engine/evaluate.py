@@ -40,7 +40,7 @@ from fupin_rules.findings.model import (
     ParameterUse,
     ValueRead,
 )
-from fupin_rules.policy.model import Condition, Policy, Rule
+from fupin_rules.policy.model import Condition, Policy, Rule, Text
 from fupin_rules.policy.reads import field_label, read_info
 
 __all__ = [
@@ -282,6 +282,14 @@ def build_finding(
         applies_if=applies_if,
         explainer=explainer,
         assumptions=policy.assumed_basis(rule),
+        output_titles=_output_titles(rule) if rule.outputs else (),
+    )
+
+
+def _output_titles(rule: Rule) -> tuple[tuple[str, str, str], ...]:
+    """(name, zh, en) of the outputs the policy titles (an untitled one is titled by its name)."""
+    return tuple(
+        (o.id, o.title.zh, o.title.en) for o in rule.outputs if o.title != Text(o.id, o.id)
     )
 
 

@@ -296,6 +296,8 @@ class Finding:
     #: what the finding rests on that the document does not state (issue 12): ``rule:<id>`` (an
     #: assumed reading), ``catalogue:<name>``, ``parameter:<name>`` (assumed values it may use)
     assumptions: tuple[str, ...] = ()
+    #: the titles the policy gives its outputs: (name, zh, en), only the titled ones
+    output_titles: tuple[tuple[str, str, str], ...] = ()
     _explainer: Explainer | None = attrs.field(default=None, repr=False)
 
     def _explain(self) -> None:
@@ -355,6 +357,7 @@ class Finding:
             self.conditions,
             self.parameters,
             self.applies_if,
+            self.output_titles,
         )
 
     def __eq__(self, other: object) -> bool:

@@ -113,7 +113,13 @@ def explain(finding: Finding, lang: str = "zh") -> str:
             lines.extend(_condition_lines(c, lang))
     if f.outputs:
         lines.append(out_head)
-        lines.extend(f"    {name} = {format_value(v)}" for name, v in f.outputs)
+        titles = {name: zh if lang == "zh" else en for name, zh, en in f.output_titles}
+        lines.extend(
+            f"    {titles[name]} ({name}) = {format_value(v)}"
+            if titles.get(name)
+            else f"    {name} = {format_value(v)}"
+            for name, v in f.outputs
+        )
     if f.parameters:
         lines.append(param_head)
         for p in f.parameters:
@@ -217,6 +223,8 @@ def finding_to_json(f: Finding) -> dict[str, Any]:
     }
     if f.applies_if is not None:
         out["applies_if"] = _condition_json(f.applies_if)
+    if f.output_titles:  # only then: findings of untitled outputs keep their exact JSON
+        out["output_titles"] = {name: {"zh": zh, "en": en} for name, zh, en in f.output_titles}
     if f.assumptions:  # only then: text-stated findings keep their exact JSON
         out["assumptions"] = list(f.assumptions)
     return out

@@ -1124,16 +1124,21 @@ class _Builder:
                 r.at(node, "outputs"), f"{what}.outputs: expected a mapping name -> expression"
             )
             raw_out = {}
-        for oname, otext in raw_out.items():
-            text = _expr_text(otext)
-            origin = r.at(raw_out, oname)
-            if text is None:
-                self.p.add(origin, f"{what}.outputs.{oname}: expected an expression")
+        for oname, ovalue in raw_out.items():
+            owhat = f"{what}.outputs.{oname}"
+            titled = self._titled(ovalue, r, owhat, raw_out, oname)
+            if titled is None:
                 continue
-            expr = self._parse_check(text, origin, schema, entity, None, f"{what}.outputs.{oname}")
+            title, otext, holder, key = titled
+            text = _expr_text(otext)
+            origin = r.at(holder, key)
+            if text is None:
+                self.p.add(origin, f"{owhat}: expected an expression")
+                continue
+            expr = self._parse_check(text, origin, schema, entity, None, owhat)
             if expr is not None:
                 outputs.append(
-                    Condition(str(oname), Text(str(oname), str(oname)), expr, text, origin)
+                    Condition(str(oname), title or Text(str(oname), str(oname)), expr, text, origin)
                 )
         return Rule(
             id=rid,
@@ -1153,17 +1158,32 @@ class _Builder:
     def _applies(
         self, node: Any, r: _Reader, schema: Schema, entity: str, what: str
     ) -> Condition | None:
-        text = _expr_text(node.get("applies_if"))
-        origin = r.at(node, "applies_if")
+        titled = self._titled(node.get("applies_if"), r, f"{what}.applies_if", node, "applies_if")
+        if titled is None:
+            return None
+        title, raw, holder, key = titled
+        text = _expr_text(raw)
+        origin = r.at(holder, key)
         if text is None:
             self.p.add(origin, f"{what}.applies_if: expected an expression")
             return None
         expr = self._parse_check(text, origin, schema, entity, BOOL, f"{what}.applies_if")
         return (
-            Condition("applies_if", Text("适用范围", "applies if"), expr, text, origin)
+            Condition("applies_if", title or Text("适用范围", "applies if"), expr, text, origin)
             if expr
             else None
         )
+
+    def _titled(
+        self, value: Any, r: _Reader, what: str, parent: Any = None, key: Any = None
+    ) -> tuple[Text | None, Any, Any, Any] | None:
+        """An expression written bare or as ``{title: {zh, en}, expr: ...}`` (outputs and
+        ``applies_if``): (title or None, the expression, where it is). None after an error."""
+        if not isinstance(value, Mapping):
+            return None, value, parent, key
+        if not r.mapping(value, what, {"title", "expr"}, {"title", "expr"}):
+            return None
+        return r.text(value, "title", what), value.get("expr"), value, "expr"
 
     def _amount(
         self, node: Any, r: _Reader, schema: Schema, entity: str, what: str
