@@ -20,6 +20,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+import attrs
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
@@ -759,6 +760,9 @@ class _Builder:
             what = f"parameters.{name}"
             if not isinstance(name, str) or not _DOTTED.match(name):
                 self.p.add(r.at(body, name), f"{what}: the name must be dotted lower-case")
+            if isinstance(node, Mapping) and "add_values" in node:
+                self._add_values(str(name), node, r, body)
+                continue
             if not r.mapping(
                 node, what, keys, {"title", "type", "unit", "clause", "status", "values"}
             ):
@@ -813,6 +817,72 @@ class _Builder:
                 values=tuple(values),
                 origin=r.at(body, name),
             )
+
+    def _add_values(self, name: str, node: Any, r: _Reader, body: Any) -> None:
+        """``add_values:`` in a package that extends another: the parent's parameter ``name``
+        with these dated values appended (追加取值), everything else inherited.
+
+        The added values must start after the parent's last start date: a start date on or
+        before it overlaps the parent's periods, which only a whole redefinition may change.
+        """
+        what = f"parameters.{name}"
+        if not r.mapping(node, what, {"add_values"}, {"add_values"}):
+            return
+        inherited = self.parent.parameters if self.parent else {}
+        base = inherited.get(name)
+        if base is None:
+            where = (
+                f"the parent {self.parent.id} has no parameter {name!r}"
+                f"{_did_you_mean(name, inherited)}"
+                if self.parent
+                else "this package extends no other package"
+            )
+            self.p.add(
+                r.at(body, name),
+                f"{what}.add_values: adds values to an inherited parameter, but {where}; "
+                "define the parameter with values: instead",
+            )
+            return
+        raw_values = node.get("add_values")
+        if not isinstance(raw_values, list) or not raw_values:
+            self.p.add(
+                r.at(node, "add_values"),
+                f"{what}.add_values: expected a non-empty list of {{start, value}}",
+            )
+            return
+        values = list(base.values)
+        for i, v in enumerate(raw_values):
+            vw = f"{what}.add_values[{i}]"
+            if not r.mapping(v, vw, {"start", "value", "status", "note"}, {"start", "value"}):
+                continue
+            start = r.date(v, "start", vw)
+            value = self._param_value(v.get("value"), base.type, r, v, vw)
+            vstatus = v.get("status", base.status)
+            if vstatus not in _STATUSES:
+                self.p.add(
+                    r.at(v, "status"), f"{vw}.status: {vstatus!r} is not one of seed, assumed"
+                )
+                vstatus = base.status
+            if start is None:
+                continue
+            if values and start <= values[-1].start:
+                last = values[-1]
+                pid = self.parent.id if self.parent else "the parent"
+                whose = (
+                    f"{pid}'s value from {last.start.isoformat()} ({last.value}, defined at "
+                    f"{pid}:{base.origin})"
+                    if len(values) == len(base.values)
+                    else f"the value added before it, from {last.start.isoformat()}"
+                )
+                self.p.add(
+                    r.at(v, "start"),
+                    f"{vw}.start: {start.isoformat()} overlaps {whose}: added values must "
+                    "start after the last one (参数取值起始日期重叠); to change an earlier "
+                    "period, redefine the whole parameter with values:",
+                )
+                continue
+            values.append(ParameterValue(start, value, vstatus, str(v.get("note") or "")))
+        self.parameters[name] = attrs.evolve(base, values=tuple(values))
 
     def _param_value(self, raw: Any, ptype: Type, r: _Reader, node: Any, what: str) -> Any:
         if ptype == NUMBER:
