@@ -119,10 +119,12 @@ class FindingModel(_Strict):
     applies_if: ConditionModel | None = None
     #: what the finding rests on that the document does not state (issue 12)
     assumptions: list[str] | None = None
+    #: the policy's titles of the titled outputs (absent when no output has a title)
+    output_titles: dict[str, TextModel] | None = None
 
     @model_serializer(mode="wrap")
     def _drop_absent(self, handler: Any) -> Any:
-        return _without_none(handler(self), ("assumptions",))
+        return _without_none(handler(self), ("assumptions", "output_titles"))
 
 
 class DecisionRequest(_Strict):

@@ -81,9 +81,15 @@ def test_titles_show_in_explanations(titled: Policy, engine: str) -> None:
     assert "实际贫困发生率 (incidence) = " in zh
     assert "Actual poverty incidence (incidence) = " in en
     assert "    residents = " in zh  # an untitled output keeps its bare name
-    assert finding_to_json(village)["output_titles"] == {
+    as_json = finding_to_json(village)
+    assert as_json["output_titles"] == {
         "incidence": {"zh": "实际贫困发生率", "en": "Actual poverty incidence"}
     }
+    # the service's finding schema (extra keys forbidden) describes it exactly
+    from fupin_rules.service.models import FindingModel
+
+    model = FindingModel.model_validate(as_json)
+    assert model.model_dump(mode="json", exclude_unset=True) == as_json
     # S1 goes to no vocational school: not applicable, explained by the scope's title
     student = next(
         f for f in run.findings if f.rule_id == "person.rain_and_dew.grant" and f.subject_id == "S1"
