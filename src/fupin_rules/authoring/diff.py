@@ -269,9 +269,12 @@ def _rule_changes(a: Rule, b: Rule) -> list[str]:
     out = _text_changes("title", a.title, b.title)
     out += _field_changes(a, b, ("clause", "entity", "kind", "status"))
     out += _expr_change("applies_if", a.applies_if, b.applies_if)
+    if a.applies_if is not None and b.applies_if is not None:
+        out += _text_changes("applies_if title", a.applies_if.title, b.applies_if.title)
     out += _conditions_changes("condition", a.conditions, b.conditions, titles=True)
     out += _expr_change("amount", a.amount, b.amount)
-    out += _conditions_changes("output", a.outputs, b.outputs, titles=False)
+    # an untitled output is titled by its name on both sides, so only real titles differ
+    out += _conditions_changes("output", a.outputs, b.outputs, titles=True)
     return out + _note_change(a.note, b.note)
 
 

@@ -123,3 +123,26 @@ def test_malformed_titled_entry_names_file_and_line(
     found = [p for p in info.value.problems if message in p]
     assert found, info.value.problems
     assert "rules.yaml:" in found[0]
+
+
+def test_diff_lists_changed_titles(tmp_path: Path, mini_policy_dir: Path) -> None:
+    """``fupin-rules diff`` names a title given to applies_if or an output."""
+    from fupin_rules.authoring.diff import diff_policies
+
+    bare_outputs = OUTPUTS.replace(
+        """incidence:
+        title: {zh: 实际贫困发生率, en: Actual poverty incidence}
+        expr: poverty_incidence_rate""",
+        "incidence: poverty_incidence_rate",
+    )
+    before = load_policy_dir(_package(tmp_path / "a", mini_policy_dir, SCOPE_BARE, bare_outputs))
+    after = load_policy_dir(_package(tmp_path / "b", mini_policy_dir, SCOPE_TITLED, OUTPUTS))
+    details = {c.name: c.details for c in diff_policies(before, after).items}
+    assert details["person.rain_and_dew.grant"] == (
+        "applies_if title.zh: 适用范围 → 就读中高职的学生",
+        "applies_if title.en: applies if → A vocational school student",
+    )
+    assert details["village.exit.standard"] == (
+        "output incidence title.zh: incidence → 实际贫困发生率",
+        "output incidence title.en: incidence → Actual poverty incidence",
+    )
