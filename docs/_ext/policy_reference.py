@@ -151,7 +151,9 @@ def _rule(r: Any) -> list[str]:
         "",
     ]
     if r.applies_if is not None:
-        out += [f"Applies if {_code(r.applies_if.text)}; otherwise *not applicable*.", ""]
+        t = r.applies_if.title
+        titled = "" if t.en == "applies if" else f" ({_md(t.zh)} — {_md(t.en)})"
+        out += [f"Applies if{titled} {_code(r.applies_if.text)}; otherwise *not applicable*.", ""]
     out += ["All conditions must pass (pass / fail / unknown):", ""]
     rows = [(f"`{c.id}`", _md(c.title.zh), _md(c.title.en), _code(c.text)) for c in r.conditions]
     out += _table(["condition", "中文", "English", "expression"], rows)
@@ -160,7 +162,12 @@ def _rule(r: Any) -> list[str]:
     if r.outputs:
         out += [
             "Reported with the finding: "
-            + ", ".join(f"`{o.id}` = {_code(o.text)}" for o in r.outputs),
+            + ", ".join(
+                f"`{o.id}`"
+                + ("" if o.title.en == o.id else f" ({_md(o.title.zh)} — {_md(o.title.en)})")
+                + f" = {_code(o.text)}"
+                for o in r.outputs
+            ),
             "",
         ]
     if r.note:

@@ -146,3 +146,21 @@ def test_diff_lists_changed_titles(tmp_path: Path, mini_policy_dir: Path) -> Non
         "output incidence title.zh: incidence → 实际贫困发生率",
         "output incidence title.en: incidence → Actual poverty incidence",
     )
+
+
+def test_policy_reference_page_shows_the_titles(titled: Policy) -> None:
+    """The generated policy reference (docs/_ext/policy_reference.py) shows the titles."""
+    import importlib.util
+
+    pytest.importorskip("sphinx")
+    path = Path(__file__).resolve().parents[3] / "docs/_ext/policy_reference.py"
+    spec = importlib.util.spec_from_file_location("policy_reference", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    page = module.policy_page(titled)
+    assert "Applies if (就读中高职的学生 — A vocational school student) `school_level" in page
+    assert (
+        "`incidence` (实际贫困发生率 — Actual poverty incidence) = `poverty_incidence_rate`" in page
+    )
+    assert "`residents` = `count(residents)`" in page
