@@ -125,7 +125,15 @@ class _Problems:
         return f"{rel}:{line + 1}:{(col or 0) + 1}"
 
     def add(self, where: str, message: str) -> None:
+        if len(message) > _MAX_PROBLEM_CHARS:  # a hostile value quoted whole (any message)
+            cut = len(message) - _MAX_PROBLEM_CHARS
+            message = f"{message[:1500]} … ({cut} characters left out) … {message[-300:]}"
         self.items.append(f"{where}: {message}")
+
+
+#: a problem's message is cut in the middle beyond this length: messages quote the author's
+#: values, and a hostile file can hold megabytes in one (the YAML fuzzer found 20 KB ones)
+_MAX_PROBLEM_CHARS = 2000
 
 
 def _did_you_mean(word: str, choices: Any) -> str:

@@ -217,3 +217,15 @@ def test_a_huge_wrong_value_is_quoted_short(mini: Path, value: str) -> None:
     problems = _refused_quickly(lambda: load_policy_dir(mini))
     line = _at(problems, Path("cases") / "cases.yaml", 3)
     assert "expected a date YYYY-MM-DD" in line and len(line) < 400, line[:500]
+
+
+def test_every_problem_message_is_bounded(mini: Path) -> None:
+    """Whatever message quotes a huge value (here an unknown fixture name, which the loader
+    quotes with its did-you-mean), the problem stays short: cut in the middle, saying how much
+    was left out, the file:line kept."""
+    value = "[" + ", ".join(["'" + "9" * 4500 + "'"] * 5) + "]"
+    _edit(mini, Path("cases") / "cases.yaml", "fixture: village_50", f"fixture: {value}")
+    problems = _refused_quickly(lambda: load_policy_dir(mini))
+    line = _at(problems, Path("cases") / "cases.yaml", 4)
+    assert "unknown fixture" in line and "characters left out" in line
+    assert len(line) < 2200, len(line)
