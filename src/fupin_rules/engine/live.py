@@ -36,18 +36,13 @@ The oracle of this module is a fresh reference evaluation of the same records
 
 from __future__ import annotations
 
-import bisect
 import datetime as dt
 import heapq
 import itertools
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from fractions import Fraction
+from collections.abc import Callable, Iterable
 from typing import Any
 
-import attrs
-from pydantic import ValidationError
-
-from fupin_rules.domain.dataset import REFERENCES, TABLES, Dataset
+from fupin_rules.domain.dataset import TABLES, Dataset
 from fupin_rules.domain.models import County, Record
 from fupin_rules.engine import _durable
 from fupin_rules.engine._durable import ActionContext, Match, RulesetSpec, RuleSpec
@@ -56,15 +51,25 @@ from fupin_rules.engine.context import (
     TABLE_KIND,
     Context,
     RecordSubject,
-    memberships,
-    parent_key,
 )
-from fupin_rules.engine.drill import MAX_CHILDREN_NAMED, DrillSpec, display_field, display_text
-from fupin_rules.engine.evaluate import Scope, evaluate_rule, evaluate_scope
-from fupin_rules.errors import DataError, EngineError, FupinRulesError
-from fupin_rules.expr import UNKNOWN, AggregateRead, FieldRead, Interval, ParamRead, Trace, ir
-from fupin_rules.expr.trace import ChildTrace, Undefined
-from fupin_rules.findings.model import Finding, Outcome
+from fupin_rules.engine.drill import DrillSpec, display_field
+from fupin_rules.engine.evaluate import evaluate_rule, evaluate_scope
+from fupin_rules.engine.live_aggregates import (
+    _EMPTY,
+    _Aggregate,
+    _child_kind,
+    _contribution,
+    _result,
+    _shown,
+)
+from fupin_rules.engine.live_analysis import _depths, _scoped_walk
+from fupin_rules.engine.live_changes import Change, ChangeResult, FindingChange
+from fupin_rules.engine.live_index import SubjectKey, _LiveIndex, _Partition
+from fupin_rules.engine.live_records import _SessionRecords
+from fupin_rules.errors import DataError, EngineError
+from fupin_rules.expr import AggregateRead, Trace, ir
+from fupin_rules.expr.trace import ChildTrace
+from fupin_rules.findings.model import Finding
 from fupin_rules.policy.model import Policy, Rule
 
 __all__ = ["DEFAULT_PARTITION_SIZE", "Change", "ChangeResult", "FindingChange", "Session"]
@@ -76,394 +81,8 @@ DEFAULT_PARTITION_SIZE = 20_000
 MAX_PARTITIONS = 1000
 MAX_RULES_PER_GROUP = 32
 
-SubjectKey = tuple[str, str]  # (kind, id)
-
-
-# --- changes -------------------------------------------------------------------------------
-
-
-@attrs.frozen
-class Change:
-    """One record change: an upsert (``record`` given) or a delete (``key`` given) in ``table``.
-
-    ``table`` is a table name of :data:`~fupin_rules.domain.dataset.TABLES` or ``"county"``
-    (upsert only). Build them with :meth:`upsert` and :meth:`delete`.
-    """
-
-    table: str
-    record: Record | None = None
-    key: str | None = None
-
-    @classmethod
-    def upsert(cls, table: str, record: Record | Mapping[str, Any]) -> Change:
-        """Insert or replace a record (a dict is validated like an input row)."""
-        model = County if table == "county" else TABLES.get(table)
-        if model is None:
-            raise DataError(
-                [f"change: unknown table {table!r} (expected county or {', '.join(TABLES)})"]
-            )
-        if isinstance(record, Record):
-            if not isinstance(record, model):
-                raise DataError([f"change: a {type(record).__name__} cannot go in table {table!r}"])
-            return cls(table, record, record.key())
-        try:
-            rec = model.model_validate(dict(record))
-        except ValidationError as exc:
-            rid = record.get(model.key_field) if isinstance(record, Mapping) else None
-            raise DataError(
-                [
-                    f"change {table}:{rid}: {'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
-                    for e in exc.errors()
-                ]
-            ) from None
-        return cls(table, rec, rec.key())
-
-    @classmethod
-    def delete(cls, table: str, key: str) -> Change:
-        """Delete the record ``key`` of ``table`` (its children become orphans)."""
-        if table not in TABLES:
-            raise DataError([f"change: cannot delete from table {table!r}"])
-        return cls(table, None, key)
-
-
-@attrs.frozen
-class FindingChange:
-    """A finding that changed: ``before`` or ``after`` is None when the finding appeared or went
-    away (its subject was added, deleted or orphaned)."""
-
-    rule_id: str
-    subject_kind: str
-    subject_id: str
-    before: Finding | None
-    after: Finding | None
-
-
-@attrs.frozen
-class ChangeResult:
-    """What :meth:`Session.apply` did."""
-
-    changed: tuple[FindingChange, ...]
-    retracted: int
-    asserted: int
-    rules_fired: int
-    subjects_refired: int
-    orphans: tuple[tuple[str, str], ...] = ()
-
-
-# --- the record store and its index ---------------------------------------------------------
-
-
-class _Coll:
-    """One collection of an owner (e.g. a village's residents): records in table order."""
-
-    __slots__ = ("keys", "recs", "seqs")
-
-    def __init__(self) -> None:
-        self.seqs: list[int] = []
-        self.recs: list[Record] = []
-        self.keys: list[str] = []
-
-    def put(self, seq: int, rec: Record) -> None:
-        i = bisect.bisect_left(self.seqs, seq)
-        if i < len(self.seqs) and self.seqs[i] == seq:
-            self.recs[i] = rec
-        else:
-            self.seqs.insert(i, seq)
-            self.recs.insert(i, rec)
-            self.keys.insert(i, rec.key())
-
-    def drop(self, seq: int) -> None:
-        i = bisect.bisect_left(self.seqs, seq)
-        if i < len(self.seqs) and self.seqs[i] == seq:
-            del self.seqs[i]
-            del self.recs[i]
-            del self.keys[i]
-
-    def __iter__(self) -> Iterator[Record]:
-        return iter(self.recs)
-
-    def __len__(self) -> int:
-        return len(self.recs)
-
-
-class _County:
-    """What :meth:`DatasetIndex.parent_key` needs of ``index.dataset``."""
-
-    def __init__(self, county: County) -> None:
-        self.county = county
-
-
-class _LiveIndex:
-    """The dataset index (:class:`~fupin_rules.engine.context.DatasetIndex`'s interface) kept
-    up to date record by record: only active (non-orphan) records are in it."""
-
-    def __init__(self, county: County) -> None:
-        self.dataset = _County(county)
-        self.by_id: dict[str, dict[str, Record]] = {"county": {county.key(): county}}
-        for kind in TABLE_KIND.values():
-            self.by_id[kind] = {}
-        self.supplied: dict[str, bool] = {}
-        self.children: dict[tuple[str, str, str], _Coll] = {}
-        self.memberships: dict[SubjectKey, list[tuple[str, str, str]]] = {}
-        self.seqs: dict[SubjectKey, int] = {}
-
-    def parent_key(self, kind: str, rec: Record, link: str) -> tuple[str, str | None]:
-        return parent_key(kind, rec, link, self.dataset.county.key())
-
-    def _members_of(self, kind: str, rec: Any) -> list[tuple[str, str, str]]:
-        """(owner kind, owner id, collection) of every collection ``rec`` belongs to (the same
-        as DatasetIndex._build)."""
-        return memberships(kind, rec, self.dataset.county.key(), self.by_id)
-
-    def put(self, kind: str, rec: Record, seq: int) -> list[tuple[str, str, str]]:
-        """Index an active record (new or changed); return its old memberships."""
-        key = rec.key()
-        self.by_id[kind][key] = rec
-        old = self.memberships.get((kind, key), [])
-        old_seq = self.seqs.get((kind, key), seq)
-        new = self._members_of(kind, rec)
-        for m in old:
-            if m not in new or old_seq != seq:
-                coll = self.children.get(m)
-                if coll is not None:
-                    coll.drop(old_seq)
-        self.seqs[(kind, key)] = seq
-        for m in new:
-            coll = self.children.get(m)
-            if coll is None:
-                coll = self.children[m] = _Coll()
-            coll.put(seq, rec)
-        self.memberships[(kind, key)] = new
-        return old
-
-    def drop(self, kind: str, key: str) -> list[tuple[str, str, str]]:
-        """Remove a record from the index (deleted or orphaned); return its old memberships."""
-        self.by_id[kind].pop(key, None)
-        old = self.memberships.pop((kind, key), [])
-        seq = self.seqs.pop((kind, key), -1)
-        for m in old:
-            coll = self.children.get(m)
-            if coll is not None:
-                coll.drop(seq)
-        return old
-
-
-# --- incremental aggregates ------------------------------------------------------------------
-
-
-class _Capture(Trace):
-    """What one child's evaluation inside an aggregate forwards to the aggregate's trace."""
-
-    __slots__ = ()
-
-    def record(self, read: Any) -> None:
-        if isinstance(read, FieldRead):
-            if read.value is UNKNOWN:
-                self.reads.append(read)
-        elif isinstance(read, ParamRead | Undefined):
-            self.reads.append(read)
-
-
-def _truth(fn: Any, s: Any, e: Any, t: Any) -> Any:
-    if fn is None:
-        return True
-    v = fn(s, e, t)
-    return UNKNOWN if v is UNKNOWN else bool(v)
-
-
-def _bounds(x: Any) -> tuple[Fraction, Fraction, int]:
-    if isinstance(x, Interval):
-        return x.lo, x.hi, x.missing
-    return x, x, 0
-
-
-_ZERO = Fraction(0)
-
-
-def _contribution(
-    func: str, value: Any, filt: Any, c: Any, e: Any
-) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
-    """A child's additive contribution to an aggregate (mirrors the interpreter's reducers) and
-    the reads it forwards to the aggregate's trace."""
-    cap = _Capture()
-    if func == "count":
-        if filt is None:
-            return (1, 0, 0), ()
-        f = filt(c, e, cap)
-        return (1, int(f is True), int(f is UNKNOWN)), tuple(cap.reads)
-    if func == "sum":
-        f = _truth(filt, c, e, cap)
-        if f is False:
-            return (_ZERO, _ZERO, 0, 0), tuple(cap.reads)
-        v = value(c, e, cap)
-        if v is UNKNOWN:
-            return (_ZERO, _ZERO, 1, 1), tuple(cap.reads)
-        vlo, vhi, vm = _bounds(v)
-        if f is True:
-            return (vlo, vhi, 1 if vm else 0, 0), tuple(cap.reads)
-        return (min(vlo, _ZERO), max(vhi, _ZERO), 1, 0), tuple(cap.reads)
-    if func == "share":
-        # num, den, optional_in, optional_out, optional_maybe, maybe
-        f = _truth(filt, c, e, cap)
-        if f is False:
-            return (0, 0, 0, 0, 0, 0), tuple(cap.reads)
-        v = value(c, e, cap)
-        if f is True:
-            return (int(v is True), 1, 0, 0, 0, int(v is UNKNOWN)), tuple(cap.reads)
-        if v is True:
-            return (0, 0, 1, 0, 0, 0), tuple(cap.reads)
-        if v is False:
-            return (0, 0, 0, 1, 0, 0), tuple(cap.reads)
-        return (0, 0, 0, 0, 1, 0), tuple(cap.reads)
-    # all / any: (missing, decided) with decisive False for all, True for any
-    v = value(c, e, cap)
-    decisive = func == "any"
-    return (int(v is UNKNOWN), int(v is decisive)), tuple(cap.reads)
-
-
-def _named_part(node: ir.Aggregate, spec: DrillSpec) -> tuple[int, ...] | None:
-    """The contribution of a child the drill-down names (the child's test is true), or None
-    when the spec's test is not one the plan builds for this aggregate."""
-    test, func = spec.test, node.func
-    if func == "count":
-        return (1, 1, 0) if node.filter is not None and test == node.filter else None
-    if func in ("all", "any"):
-        assert node.value is not None
-        if test == ir.Not(node.value):  # named: the value is false
-            return (0, 1) if func == "all" else (0, 0)
-        if test == node.value:  # named: the value is true
-            return (0, 0) if func == "all" else (0, 1)
-        return None
-    if func == "share":
-        assert node.value is not None
-        more = ir.Not(node.value)
-        wanted_more: ir.Expr
-        wanted_fewer: ir.Expr
-        if node.filter is None:
-            wanted_more, wanted_fewer = more, node.value
-        else:
-            wanted_more = ir.BoolOp("and", (node.filter, more))
-            wanted_fewer = ir.BoolOp("and", (node.filter, node.value))
-        if test == wanted_more:
-            return (0, 1, 0, 0, 0, 0)
-        if test == wanted_fewer:
-            return (1, 1, 0, 0, 0, 0)
-    return None
-
-
-def _child_kind(kids: Any) -> str | None:
-    for c in kids:
-        return str(c.kind)
-    return None
-
-
-def _shown(child: Any, show: str | None) -> str:
-    """A child's display text (what a drill-down names it by)."""
-    return display_text(child.value(show)) if show else ""
-
-
-def _result(func: str, has_filter: bool, total: list[Any]) -> tuple[Any, int]:
-    """The aggregate's value and missing count from the running totals (the reducers' tails)."""
-    if func == "count":
-        n, sure, maybe = total
-        if not has_filter:
-            return Fraction(n), 0
-        if maybe == 0:
-            return Fraction(sure), 0
-        return Interval(Fraction(sure), Fraction(sure + maybe), maybe), maybe
-    if func == "sum":
-        lo, hi, missing, unbounded = total
-        if unbounded:
-            return UNKNOWN, missing
-        return (lo if lo == hi else Interval(lo, hi, missing)), missing
-    if func == "share":
-        num, den, oin, oout, omaybe, maybe = total
-        missing = maybe + oin + oout + omaybe
-        if den == 0:
-            return UNKNOWN, missing
-        if missing == 0:
-            return Fraction(num, den), 0
-        lo = Fraction(num, den + oout + omaybe)
-        hi = Fraction(num + maybe + oin + omaybe, den + oin + omaybe)
-        return (lo if lo == hi else Interval(lo, hi, missing)), missing
-    missing, decided = total
-    decisive = func == "any"
-    if decided:
-        return decisive, missing
-    return (UNKNOWN if missing else not decisive), missing
-
-
-class _Aggregate:
-    """One aggregate node on one owner: each child's contribution, the running totals, and
-    the children whose evaluation forwarded reads to the trace (in table order)."""
-
-    __slots__ = ("by_part", "contrib", "func", "has_filter", "reads", "total")
-
-    def __init__(self, func: str, has_filter: bool) -> None:
-        self.func = func
-        self.has_filter = has_filter
-        #: child key -> (part, forwarded reads, table order, display text): a child named by a
-        #: drill-down whose display text changes re-fires the owner too
-        self.contrib: dict[str, tuple[tuple[Any, ...], tuple[Any, ...], int, str]] = {}
-        self.reads: dict[int, tuple[Any, ...]] = {}
-        self.total: list[Any] = []
-        #: count/all/any/share: the children by contribution, in table order, so a drill-down
-        #: names them without visiting the others (None for sum, min, max)
-        self.by_part: dict[tuple[Any, ...], list[tuple[int, str]]] | None = (
-            {} if func in ("count", "all", "any", "share") else None
-        )
-
-    def add(
-        self, key: str, seq: int, part: tuple[Any, ...], reads: tuple[Any, ...], shown: str = ""
-    ) -> None:
-        if not self.total:
-            self.total = list(part)
-        else:
-            self.total = [a + b for a, b in zip(self.total, part, strict=True)]
-        self.contrib[key] = (part, reads, seq, shown)
-        if self.by_part is not None:
-            bisect.insort(self.by_part.setdefault(part, []), (seq, key))
-        if reads:
-            self.reads[seq] = reads
-
-    def remove(self, key: str) -> None:
-        got = self.contrib.pop(key, None)
-        if got is None:
-            return
-        part, _, seq, _ = got
-        self.total = [a - b for a, b in zip(self.total, part, strict=True)]
-        if self.by_part is not None:
-            same = self.by_part[part]
-            del same[bisect.bisect_left(same, (seq, key))]
-        self.reads.pop(seq, None)
-
 
 # --- the live ruleset ----------------------------------------------------------------------
-
-
-class _Partition:
-    """One durable-rules session and the subjects it holds (by slot number)."""
-
-    def __init__(self, session: Session, index: int) -> None:
-        self.owner = session
-        self.index = index
-        self.ctx = session.ctx
-        self.subjects: dict[int, RecordSubject] = {}
-        self.facts: dict[int, list[tuple[dict[str, Any], int]]] = {}
-        self.scopes: dict[tuple[str, str], Scope] = {}
-        self.free: list[int] = []
-        self.next_slot = 0
-        self.size = 0
-        self.emitted: list[Finding] = []
-        self.emitted_facts: list[tuple[dict[str, Any], int]] = []
-        self.fired = 0
-        self.live = session._engine.live_session(session._compiled.handle, context=self).open()
-
-    def slot(self) -> int:
-        if self.free:
-            return self.free.pop()
-        self.next_slot += 1
-        return self.next_slot
 
 
 class _LiveCompiled:
@@ -538,66 +157,6 @@ class _LiveCompiled:
 _compiled_cache: dict[str, _LiveCompiled] = {}
 
 
-# --- static analysis of the policy -----------------------------------------------------------
-
-
-def _scoped_walk(
-    policy: Policy,
-    expr: ir.Expr,
-    kind: str,
-    aggregates: dict[tuple[str, str], list[ir.Aggregate]],
-    reads_up: dict[str, set[tuple[str, bool]]],
-    where: str,
-) -> None:
-    """Record the aggregates by (owner kind, collection) and which ancestor kinds ``kind``
-    reads through parent links; refuse aggregates over another subject's collection."""
-    entities = policy.schema.entities
-    if isinstance(expr, ir.Aggregate):
-        names = expr.collection.names
-        if len(names) != 1:
-            raise FupinRulesError(
-                f"{where}: live sessions keep aggregates over the subject's own collections; "
-                f"{expr.collection.dotted} reaches another subject's collection"
-            )
-        aggregates.setdefault((kind, names[0]), []).append(expr)
-        child = entities[kind].collections[names[0]]
-        for sub in (expr.value, expr.filter):
-            if sub is not None:
-                _scoped_walk(policy, sub, child, aggregates, reads_up, where)
-        return
-    if isinstance(expr, ir.Path):
-        k = kind
-        names = expr.names
-        for i, name in enumerate(names[:-1]):
-            parent = entities[k].parents.get(name)
-            if parent is None:
-                break
-            if k != kind:  # the link field of an ancestor on the way
-                reads_up.setdefault(kind, set()).add((k, False))
-            k = parent
-            if i == len(names) - 2:
-                is_var = any(v.entity == k and v.name == names[-1] for v in policy.variables)
-                reads_up.setdefault(kind, set()).add((k, is_var))
-        return
-    for sub in ir.children(expr):
-        _scoped_walk(policy, sub, kind, aggregates, reads_up, where)
-
-
-def _depths(policy: Policy) -> dict[str, int]:
-    entities = policy.schema.entities
-    memo: dict[str, int] = {}
-
-    def depth(k: str, seen: frozenset[str] = frozenset()) -> int:
-        if k in memo:
-            return memo[k]
-        parents = [p for p in entities[k].parents.values() if p not in seen]
-        d = 0 if not parents else 1 + max(depth(p, seen | {k}) for p in parents)
-        memo[k] = d
-        return d
-
-    return {k: depth(k) for k in entities}
-
-
 # --- the session ---------------------------------------------------------------------------
 
 
@@ -617,7 +176,7 @@ class _LiveContext(Context):
         return self._session._drill(spec, owner)
 
 
-class Session:
+class Session(_SessionRecords):
     """A dataset kept live in durable-rules sessions as of ``on``; see the module docs.
 
     >>> s = Session("county_2017", "county.json", on=dt.date(2017, 12, 31))   # doctest: +SKIP
@@ -753,34 +312,6 @@ class Session:
             fired += f
         return {"facts": asserted, "rules_fired": fired, "partitions": len(self._partitions)}
 
-    def _all_subjects(self) -> Iterator[RecordSubject]:
-        ctx = self.ctx
-        groups = self._compiled.groups
-        if "county" in groups:
-            s = ctx.subject("county", self._county.key())
-            assert s is not None
-            yield s
-        for kind in TABLE_KIND.values():
-            if kind not in groups:
-                continue
-            for key in self.index.by_id[kind]:
-                s = ctx.subject(kind, key)
-                if s is not None:
-                    yield s
-
-    def _village_of(self, s: RecordSubject) -> str | None:
-        rec: Any = s.record
-        if s.kind == "village":
-            return str(rec.village_id)
-        vid = getattr(rec, "village_id", None)
-        if vid is not None:
-            return str(vid)
-        hid = getattr(rec, "household_id", None)
-        if hid is not None:
-            hh = self.index.by_id["household"].get(hid)
-            return str(hh.village_id) if hh is not None else None  # type: ignore[attr-defined]
-        return None
-
     def _partition_for(self, s: RecordSubject) -> _Partition:
         vid = self._village_of(s)
         if vid is None:
@@ -826,61 +357,6 @@ class Session:
         self._findings[(s.kind, s.key)] = found
         return 1 + len(part.emitted_facts), part.fired - fired_before, found
 
-    def _retract(self, key: SubjectKey) -> tuple[int, list[Finding]]:
-        where = self._where.pop(key, None)
-        if where is None:
-            return 0, []
-        part = self._partitions[where[0]]
-        slot = where[1]
-        facts = part.facts.pop(slot, [])
-        for fact, fid in reversed(facts):
-            part.live.retract_fact(fact, fid)
-        del part.subjects[slot]
-        part.free.append(slot)
-        part.size -= 1
-        return len(facts), self._findings.pop(key, [])
-
-    # -- records ------------------------------------------------------------------------------
-
-    def _refs(self, table: str, rec: Record) -> list[tuple[str, str]]:
-        out = []
-        for fld, parent in REFERENCES[table]:
-            ref = getattr(rec, fld)
-            if ref is not None:
-                out.append((parent, str(ref)))
-        return out
-
-    def _store(self, table: str, rec: Record) -> None:
-        t = self._tables[table]
-        if t is None:
-            t = self._tables[table] = {}
-            self.index.supplied[TABLE_KIND[table]] = True
-        key = rec.key()
-        old = t.get(key)
-        if old is not None:
-            for ref in self._refs(table, old):
-                self._referrers.get(ref, set()).discard((table, key))
-        t[key] = rec
-        if (table, key) not in self._seq:
-            self._seq[(table, key)] = next(self._counter)
-        for ref in self._refs(table, rec):
-            self._referrers.setdefault(ref, set()).add((table, key))
-
-    def _is_active(self, table: str, rec: Record) -> bool:
-        for fld, parent in REFERENCES[table]:
-            ref = getattr(rec, fld)
-            if ref is None:
-                continue
-            if parent == "county":
-                if ref != self._county.county_id:
-                    return False
-                continue
-            if parent == "townships" and self._tables["townships"] is None:
-                continue
-            if (parent, ref) not in self._active:
-                return False
-        return True
-
     # -- aggregates ----------------------------------------------------------------------------
 
     def _aggregate(
@@ -915,32 +391,6 @@ class Session:
                     ct.record(r)
             t.record(AggregateRead(source, result, len(state.contrib), missing))
         return result
-
-    def _drill(self, spec: DrillSpec, owner: Any) -> tuple[int, list[str]] | Any:
-        """The children a failing condition names, from the aggregate's per-child parts (see
-        :mod:`fupin_rules.engine.drill`): the total and the keys of the first
-        :data:`MAX_CHILDREN_NAMED` in table order. ``NotImplemented`` when the aggregate is not
-        maintained here or the test is not one of the plan's shapes (the caller evaluates it)."""
-        node = next(
-            (
-                n
-                for n in self._aggs.get((owner.kind, spec.collection), ())
-                if self._agg_fns.get(id(n), (None, None, ""))[2] == spec.source
-            ),
-            None,
-        )
-        state = None if node is None else self._agg_state.get((id(node), owner.kind, owner.key))
-        if node is None or state is None:
-            return NotImplemented
-        named = _named_part(node, spec)
-        if named is None:
-            return NotImplemented
-        hits = state.by_part.get(named, []) if state.by_part is not None else []
-        return len(hits), [key for _, key in hits[:MAX_CHILDREN_NAMED]]
-
-    def _seqs_of(self, kind: str, key: str, collection: str) -> list[int]:
-        coll = self.index.children.get((kind, key, collection))
-        return list(coll.seqs) if coll is not None else []
 
     def _update_contributions(
         self, child: SubjectKey, memberships: Iterable[tuple[str, str, str]]
@@ -1169,115 +619,11 @@ class Session:
         ]
         return ChangeResult(tuple(changed), retracted, asserted, fired, refired, orphans)
 
-    def _vars(self, k: SubjectKey) -> tuple[Any, ...]:
-        memo = self.ctx._memo
-        return tuple(
-            memo.get((k[0], k[1], v.name), _MISSING) for v in self.policy.variables_for(k[0])
-        )
-
-    def _invalidate(self, k: SubjectKey) -> None:
-        memo = self.ctx._memo
-        for v in self.policy.variables_for(k[0]):
-            memo.pop((k[0], k[1], v.name), None)
-
-    def _reader_descendants(self, k: SubjectKey, readers: set[str]) -> set[SubjectKey]:
-        """Descendants of ``k`` of the kinds ``readers`` (collections that cannot lead to one
-        are not walked)."""
-        out: set[SubjectKey] = set()
-        stack = [k]
-        seen = {k}
-        entities = self.policy.schema.entities
-        while stack:
-            kind, key = stack.pop()
-            for coll_name, child_kind in entities[kind].collections.items():
-                if child_kind not in readers and not (readers & self._below[child_kind]):
-                    continue
-                coll = self.index.children.get((kind, key, coll_name))
-                for ck in coll.keys if coll is not None else ():
-                    c = (child_kind, ck)
-                    if c in seen:
-                        continue
-                    seen.add(c)
-                    if child_kind in readers:
-                        out.add(c)
-                    stack.append(c)
-        return out
-
-    # -- queries -------------------------------------------------------------------------------
-
-    def findings(self, subject: str | SubjectKey) -> tuple[Finding, ...]:
-        """The current findings about one subject (``"household:H001"`` or ``("household",
-        "H001")``), not-applicable ones left out, by rule id."""
-        kind, _, key = (
-            subject.partition(":") if isinstance(subject, str) else (subject[0], ":", subject[1])
-        )
-        return tuple(
-            sorted(
-                (
-                    f
-                    for f in self._findings.get((kind, key), ())
-                    if f.verdict is not Outcome.NOT_APPLICABLE
-                ),
-                key=Finding.sort_key,
-            )
-        )
-
-    def all_findings(self, *, keep_not_applicable: bool = False) -> tuple[Finding, ...]:
-        """Every current finding, in report order (as a fresh run would list them)."""
-        out = [
-            f
-            for fs in self._findings.values()
-            for f in fs
-            if keep_not_applicable or f.verdict is not Outcome.NOT_APPLICABLE
-        ]
-        out.sort(key=Finding.sort_key)
-        return tuple(out)
-
-    def problems(self) -> tuple[Finding, ...]:
-        """The current problem list (failing compliance and target findings), in report order."""
-        out = [
-            f
-            for fs in self._findings.values()
-            for f in fs
-            if f.verdict is Outcome.FAIL and f.rule_kind in ("compliance", "target")
-        ]
-        out.sort(key=Finding.sort_key)
-        return tuple(out)
-
-    def records(self) -> dict[str, Any]:
-        """The current records (orphans included) in the layout :func:`load_dataset` reads."""
-        out: dict[str, Any] = {"county": self._county.model_dump(mode="json", exclude_none=True)}
-        for name, rows in self._tables.items():
-            if rows is not None:
-                out[name] = [r.model_dump(mode="json", exclude_none=True) for r in rows.values()]
-        return out
-
-    @property
-    def partitions(self) -> tuple[int, ...]:
-        """Subjects held by each durable-rules session (partition)."""
-        return tuple(p.size for p in self._partitions)
-
-    def close(self) -> None:
-        """Delete every durable-rules session of this live session (idempotent)."""
-        self._closed = True
-        for p in getattr(self, "_partitions", ()):
-            p.live.close()
-
     def __enter__(self) -> Session:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-_MISSING = object()
-_EMPTY: dict[str, tuple[Any, ...]] = {
-    "count": (0, 0, 0),
-    "sum": (_ZERO, _ZERO, 0, 0),
-    "share": (0, 0, 0, 0, 0, 0),
-    "all": (0, 0),
-    "any": (0, 0),
-}
 
 
 def _durable_engine() -> _durable.DurableEngine:
