@@ -514,8 +514,9 @@ class Session(_SessionRecords):
             record_changed.add(skey)
             if was != now or kind == "household":
                 # children may change activity; a household's members may move village
-                for ref in sorted(
-                    self._referrers.get((table, key), ()), key=lambda r: list(TABLES).index(r[0])
+                for ref in sorted(  # by table, then id: the orphans' order is the same every run
+                    self._referrers.get((table, key), ()),
+                    key=lambda r: (list(TABLES).index(r[0]), r[1]),
                 ):
                     if was != now or ref[0] == "persons":
                         queue.append(ref)
