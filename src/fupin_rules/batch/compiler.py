@@ -15,15 +15,28 @@ typed column values (:mod:`fupin_rules.batch.values`) over the frame of the subj
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable, Container, Iterable
-from fractions import Fraction
-from typing import Any, assert_never
+from typing import assert_never
 
-import attrs
 import polars as pl
 
-from fupin_rules.batch.frames import KEY, TOO_LARGE, Tables, parent_column
+from fupin_rules.batch.compile_frames import CompilerBase
+from fupin_rules.batch.compile_ops import (
+    _YEAR_BOUND,
+    ItemList,
+    _coalesce,
+    _compare,
+    _date_arith,
+    _guard,
+    _lists,
+    _member,
+    _static,
+    constant,
+    known_expr,
+    typed_null,
+)
+from fupin_rules.batch.compile_reduce import _AggregatePlan, _segment_reduce
+from fupin_rules.batch.frames import KEY
 from fupin_rules.batch.values import (
     I128,
     BoolV,
@@ -36,19 +49,14 @@ from fupin_rules.batch.values import (
     Value,
     check_bound,
     const_expr,
-    kleene_any,
     num_abs,
     num_arith,
-    num_compare,
-    num_const,
     num_neg,
     num_null,
-    rat_eq,
 )
-from fupin_rules.domain.entities import ENTITIES
 from fupin_rules.domain.schema import LINKS
 from fupin_rules.errors import BatchOverflowError, BatchUnsupportedError, FupinRulesError
-from fupin_rules.expr import BOOL, DATE, NUMBER, ListType, Type
+from fupin_rules.expr import BOOL, DATE, NUMBER, ListType
 from fupin_rules.expr.ir import (
     Aggregate,
     Binary,
@@ -69,19 +77,9 @@ from fupin_rules.expr.ir import (
     children,
     done_by_lowered,
 )
-from fupin_rules.expr.values import UNKNOWN, to_value
-from fupin_rules.policy.model import Policy, ResolvedParameter, Variable
+from fupin_rules.expr.values import UNKNOWN
 
 __all__ = ["RULE_ERRORS", "BatchOverflowError", "BatchUnsupportedError", "Compiler", "ItemList"]
-
-#: bounds of values the compiler makes itself: a year, a number of days between two dates
-#: (polars dates are 32-bit day numbers)
-_YEAR_BOUND = 10**6
-_DAYS_BOUND = 2**33
-#: above this a stored value's bound is replaced by its column's largest magnitude (one pass):
-#: a bound from the operands (a sum: the largest child times the rows) can be far above the
-#: values themselves, and a product of such bounds could reach Int128 without need
-_TIGHTEN_ABOVE = 2**64
 
 
 #: what compiling or evaluating a rule's expressions may raise; the batch engine turns each into
@@ -98,250 +96,8 @@ RULE_ERRORS: tuple[type[Exception], ...] = (
 )
 
 
-@attrs.frozen
-class ItemList:
-    """A list literal with non-constant items (only used on the right of ``in``)."""
-
-    items: tuple[Value, ...]
-
-
-def typed_null(t: Type) -> Value:
-    """The unknown value of a type."""
-    if t == NUMBER:
-        return num_null()
-    if t == BOOL:
-        return BoolV(pl.lit(None, dtype=pl.Boolean))
-    if t == DATE:
-        return DateV(pl.lit(None, dtype=pl.Date))
-    if isinstance(t, ListType):
-        return ListV(pl.lit(None, dtype=pl.List(pl.String)))
-    return StrV(pl.lit(None, dtype=pl.String))
-
-
-def constant(value: object) -> Value:
-    """The column value of a runtime constant (Fraction, bool, str, date, tuple)."""
-    if isinstance(value, bool):
-        return BoolV(const_expr(value))
-    if isinstance(value, Fraction):
-        return num_const(value)
-    if isinstance(value, str):
-        return StrV(const_expr(value))
-    if isinstance(value, dt.date):
-        return DateV(const_expr(value))
-    if isinstance(value, tuple):
-        return ConstList(value)
-    raise BatchUnsupportedError(f"no column value for constant {value!r}")
-
-
-def _guard(known: pl.Expr, result: pl.Expr) -> pl.Expr:
-    return pl.when(known).then(result).otherwise(None)
-
-
-def known_expr(v: Value | ItemList) -> pl.Expr:
-    """True where the value is known (an interval counts as known, as ``known()``)."""
-    if isinstance(v, NumV):
-        return v.lo.num.is_not_null()
-    if isinstance(v, ConstList | ItemList):
-        return pl.lit(True)
-    return v.e.is_not_null()
-
-
-class Compiler:
+class Compiler(CompilerBase):
     """Compiles expressions for one policy, one as-of date and one set of tables."""
-
-    def __init__(self, policy: Policy, tables: Tables, on: dt.date) -> None:
-        self.policy = policy
-        self.tables = tables
-        self.on = on
-        self.schema = policy.schema
-        self.variables: dict[tuple[str, str], Variable] = {
-            (v.entity, v.name): v for v in policy.variables
-        }
-        self._var_values: dict[tuple[str, str], Value] = {}
-        self._cache: dict[tuple[str, Expr], Value] = {}
-        self._chains: dict[tuple[str, tuple[str, ...]], tuple[str, str]] = {}
-        self._owners: dict[tuple[str, str], tuple[str, str]] = {}
-        self._params: dict[str, ResolvedParameter] = {}
-        #: aggregate parts that are 0 or 1 per child row (their sums are bounded by the rows)
-        self._counts: set[str] = set()
-        self._segs: dict[tuple[str, str], _Segments | None] = {}
-        self._n = 0
-        #: (kind, field) -> the largest magnitude of a number column's numerators
-        self._bounds: dict[tuple[str, str], int] = {}
-        #: caches of other modules (explanations) keyed by their own tuples
-        self.extra: dict[tuple[Any, ...], Any] = {}
-
-    # --- frames and columns ---------------------------------------------------------------
-    def frame(self, kind: str) -> pl.DataFrame:
-        """The current frame of a kind (fields, parent indices and computed columns)."""
-        return self.tables.frames[kind]
-
-    def new_name(self, prefix: str) -> str:
-        """A fresh column name."""
-        self._n += 1
-        return f"_{prefix}{self._n}"
-
-    _name = new_name
-
-    def add_columns(self, kind: str, exprs: dict[str, pl.Expr | pl.Series]) -> None:
-        """Evaluate expressions on a kind's frame and keep them as columns."""
-        parts = [e.alias(n) for n, e in exprs.items()]
-        self.tables.frames[kind] = self.tables.frames[kind].with_columns(parts)
-
-    def materialize(self, kind: str, v: Value) -> Value:
-        """Store a value's expressions as columns of the kind's frame; the value over them."""
-        if isinstance(v, ConstList):
-            if all(isinstance(i, str) for i in v.items):
-                v = ListV(pl.lit(pl.Series([list(v.items)], dtype=pl.List(pl.String))).first())
-            else:
-                return v
-        if isinstance(v, ItemList):
-            raise BatchUnsupportedError("a list with computed items cannot be stored")
-        base = self._name("v")
-        if isinstance(v, NumV):
-            cols: dict[str, pl.Expr | pl.Series] = {}
-
-            def rat(r: Rat, tag: str) -> Rat:
-                cols[f"{base}.{tag}n"] = r.num
-                if isinstance(r.den, int):
-                    return Rat(pl.col(f"{base}.{tag}n"), r.den, r.bound)
-                cols[f"{base}.{tag}d"] = r.den
-                return Rat(pl.col(f"{base}.{tag}n"), pl.col(f"{base}.{tag}d"), r.bound, r.dbound)
-
-            lo = rat(v.lo, "lo")
-            hi = None if v.hi is None else rat(v.hi, "hi")
-            miss = None
-            if v.hi is not None:
-                cols[f"{base}.m"] = v.missing()
-                miss = pl.col(f"{base}.m")
-            self.add_columns(kind, cols)
-            return NumV(self._tight(kind, lo), None if hi is None else self._tight(kind, hi), miss)
-        self.add_columns(kind, {base: v.e})
-        return type(v)(pl.col(base))
-
-    def _tight(self, kind: str, r: Rat) -> Rat:
-        """``r`` (stored as columns of ``kind``) with bounds no larger than its values'."""
-        if r.bound <= _TIGHTEN_ABOVE and r.den_bound <= _TIGHTEN_ABOVE:
-            return r
-        frame = self.frame(kind)
-        exprs = [r.num.abs().max().alias("n")]
-        if not isinstance(r.den, int):
-            exprs.append(r.den.abs().max().alias("d"))
-        row = frame.select(exprs).row(0, named=True)
-        bound = min(r.bound, int(row["n"] or 0))
-        dbound = min(r.dbound, int(row.get("d") or 0)) if not isinstance(r.den, int) else 0
-        return Rat(r.num, r.den, bound, dbound)
-
-    def number_bound(self, kind: str, name: str) -> int:
-        """The largest magnitude of a number field's numerators (0 for an empty column)."""
-        key = (kind, name)
-        found = self._bounds.get(key)
-        if found is None:
-            if self.tables.dens[key] == TOO_LARGE:
-                raise BatchOverflowError(
-                    f"{kind}.{name} holds a value beyond the batch engine's 128-bit integers "
-                    "(数值超出批量引擎的精确范围); the reference engine (--engine reference) "
-                    "reads it exactly"
-                )
-            column = self.frame(kind)[name]
-            low, high = column.min(), column.max()
-            found = max(abs(int(low or 0)), abs(int(high or 0)))  # type: ignore[arg-type]
-            self._bounds[key] = found
-        return found
-
-    def columns_of(self, v: Value) -> list[str]:
-        """The frame columns a materialised value refers to."""
-        if isinstance(v, NumV):
-            exprs = [v.lo.num]
-            if not isinstance(v.lo.den, int):
-                exprs.append(v.lo.den)
-            if v.hi is not None:
-                exprs.append(v.hi.num)
-                if not isinstance(v.hi.den, int):
-                    exprs.append(v.hi.den)
-            if v.miss is not None:
-                exprs.append(v.miss)
-        elif isinstance(v, ConstList | ItemList):
-            return []
-        else:
-            exprs = [v.e]
-        return [e.meta.output_name() for e in exprs]
-
-    def transport(self, v: Value, source: str, target: str, index: str) -> Value:
-        """A value of ``source`` seen from ``target`` through the index column ``index``."""
-        v = self.materialize(source, v)
-        if isinstance(v, ConstList):
-            return v
-        src = self.frame(source)
-        idx = self.frame(target)[index]
-        mapping: dict[str, str] = {}
-        series: dict[str, pl.Expr | pl.Series] = {}
-        for col in self.columns_of(v):
-            new = self._name("t")
-            mapping[col] = new
-            series[new] = src[col].gather(idx)
-        self.add_columns(target, series)
-        return _rename(v, mapping)
-
-    # --- links and collections -------------------------------------------------------------
-    def chain(self, kind: str, links: tuple[str, ...]) -> tuple[str, str]:
-        """(kind reached, index column in ``kind``'s frame) for a path of parent links."""
-        key = (kind, links)
-        found = self._chains.get(key)
-        if found is not None:
-            return found
-        parents = LINKS[kind][0]
-        target = parents[links[0]]
-        col = parent_column(links[0])
-        for link in links[1:]:
-            nxt = LINKS[target][0][link]
-            new = self._name("c")
-            idx = self.frame(kind)[col]
-            self.add_columns(kind, {new: self.frame(target)[parent_column(link)].gather(idx)})
-            target, col = nxt, new
-        self._chains[key] = (target, col)
-        return target, col
-
-    def owner_index(self, owner: str, collection: str) -> tuple[str, str]:
-        """(child kind, column of the child frame holding the owner's row index)."""
-        key = (owner, collection)
-        found = self._owners.get(key)
-        if found is not None:
-            return found
-        coll = next(c for c in ENTITIES[owner].collections if c.name == collection)
-        child = coll.kind
-        name = self._name("o")
-        cf = self.frame(child)
-        expr: pl.Expr | pl.Series
-        if not coll.via:  # a county collection: every record
-            expr = pl.lit(0, dtype=pl.UInt32)
-        elif len(coll.via) == 1:
-            expr = pl.col(parent_column(coll.via[0]))
-        else:  # a longer path (a village's residents: through their household)
-            at = ENTITIES[child].parent(coll.via[0]).kind
-            expr = cf[parent_column(coll.via[0])]
-            for link in coll.via[1:]:
-                expr = self.frame(at)[parent_column(link)].gather(expr)
-                at = ENTITIES[at].parent(link).kind
-        if coll.unlinked is not None:
-            field = ENTITIES[child].parent(coll.unlinked).field
-            expr = pl.when(pl.col(str(field)).is_null()).then(expr).otherwise(None)
-        self.add_columns(child, {name: expr})
-        self._owners[key] = (child, name)
-        return child, name
-
-    # --- parameters ------------------------------------------------------------------------
-    def param(self, name: str) -> ResolvedParameter:
-        """The parameter at the as-of date, exactly as ``Context.param`` resolves it."""
-        found = self._params.get(name)
-        if found is None:
-            found = self.policy.parameters[name].resolve(self.on)
-            self._params[name] = found
-        return found
-
-    def param_value(self, name: str) -> object:
-        """The parameter's runtime value (``UNKNOWN`` before its first start)."""
-        return to_value(self.param(name).value)
 
     # --- compile ---------------------------------------------------------------------------
     def compile(self, node: Expr, kind: str) -> Value | ItemList:
@@ -837,293 +593,11 @@ class Compiler:
                 cols[name] = base.scatter(at, s).alias(name)
         self.add_columns(owner, {n: cols[n] for n in aggs})
 
-    def _segments(self, child: str, index: str, n_owner: int) -> _Segments | None:
-        """Each owner's segment of the child rows when they are ordered by owner (cached).
-
-        None when the child rows (those with an owner) are not in owner order: reordering the
-        parts (a gather per part) costs more than a ``group_by``, measured.
-        """
-        key = (child, index)
-        if key in self._segs:
-            found = self._segs[key]
-            return found if found is None or found.n_owner == n_owner else None
-        idx = self.frame(child)[index]
-        keep = None
-        ordered = idx
-        if idx.null_count():
-            keep = idx.is_not_null()
-            ordered = idx.filter(keep)
-        if not ordered.is_sorted():
-            self._segs[key] = None
-            return None
-        runs = ordered.rle().struct.unnest()
-        counts = pl.zeros(n_owner, dtype=pl.Int64, eager=True).scatter(
-            runs["value"], runs["len"].cast(pl.Int64)
-        )
-        ends = counts.cum_sum()
-        starts = ends - counts
-        # index of the last row of the segment (and of the row before it) in the cumulative
-        # sums; null for an empty prefix (sum 0)
-        bounds = pl.DataFrame({"e": ends, "s": starts}).select(
-            pl.when(pl.col("e") > 0).then(pl.col("e") - 1).cast(pl.UInt32).alias("last"),
-            pl.when(pl.col("s") > 0).then(pl.col("s") - 1).cast(pl.UInt32).alias("before"),
-        )
-        found = _Segments(keep, ordered.len(), n_owner, bounds["last"], bounds["before"])
-        self._segs[key] = found
-        return found
-
-
-@attrs.frozen
-class _AggregatePlan:
-    """An aggregate's parts (``comps`` over the child frame, ``aggs`` by owner) and builder."""
-
-    child: str
-    index: str
-    comps: dict[str, pl.Expr]
-    aggs: dict[str, tuple[pl.Expr, object]]
-    build: Callable[[], Value]
-
-
-@attrs.frozen
-class _Segments:
-    """Owners' segments of child rows in owner order (``keep``: the rows with an owner)."""
-
-    keep: pl.Series | None
-    m: int
-    n_owner: int
-    last: pl.Series
-    before: pl.Series
-
 
 #: segment sums for a reduction of at most this many ``sum``/``any`` parts, one ``group_by`` for
 #: more (measured on the 100k county with the aggregates of a collection reduced together: the
 #: ``group_by`` of 28 document parts beats 28 cumulative sums; 1-2 parts are a tie or better)
 _SEGMENT_PARTS = 2
-_INT_BITS = {pl.Int64: 63, pl.Int128: 127}
-
-
-def _segment_reduce(
-    rows: pl.DataFrame, seg: _Segments, how: dict[str, str], counts: set[str]
-) -> pl.DataFrame | None:
-    """Per-owner sums (``sum``) or any-true (``any``) of ``rows`` columns by segment sums.
-
-    None when a cumulative sum could overflow its type (then the caller groups instead):
-    every partial sum is bounded by ``m * max|value|``, checked here against the type's range;
-    ``counts`` are parts known to be 0 or 1 per row (Boolean casts), bounded by ``m``.
-    """
-    prep: list[pl.Expr] = []
-    fix: list[pl.Expr] = []
-    check: list[str] = []
-    for name, h in how.items():
-        dtype = rows.schema[name]
-        col = pl.col(name)
-        if h == "any" and dtype == pl.Boolean:
-            prep.append(col.fill_null(False).cast(pl.Int64))
-            fix.append(col > 0)
-        elif h == "sum" and dtype in _INT_BITS:
-            prep.append(col.fill_null(0))
-            fix.append(col)
-            if name not in counts:
-                check.append(name)
-        else:
-            return None
-    if seg.m >= 2**62:
-        return None
-    if check and seg.m:
-        ext = rows.select(
-            *[pl.col(n).min().alias(f"{n}.min") for n in check],
-            *[pl.col(n).max().alias(f"{n}.max") for n in check],
-        ).row(0, named=True)
-        for name in check:
-            low, high = ext[f"{name}.min"] or 0, ext[f"{name}.max"] or 0
-            bits = _INT_BITS[rows.schema[name]]  # type: ignore[index]
-            if max(abs(low), abs(high)) * seg.m >= 2**bits:
-                return None
-    # eager steps: one lazy chain was measured 3x slower (the cumulative sums are recomputed)
-    part = rows.select(prep)
-    if seg.keep is not None:
-        part = part.filter(seg.keep)
-    cum = part.select(pl.all().cum_sum())
-    total = [
-        (pl.col(n).gather(seg.last).fill_null(0) - pl.col(n).gather(seg.before).fill_null(0))
-        for n in how
-    ]
-    return cum.select(total).select(fix)
-
-
-def _rename(v: Value, mapping: dict[str, str]) -> Value:
-    def col(e: pl.Expr) -> pl.Expr:
-        return pl.col(mapping[e.meta.output_name()])
-
-    if isinstance(v, NumV):
-
-        def rat(r: Rat) -> Rat:
-            return Rat(
-                col(r.num), r.den if isinstance(r.den, int) else col(r.den), r.bound, r.dbound
-            )
-
-        return NumV(
-            rat(v.lo),
-            None if v.hi is None else rat(v.hi),
-            None if v.miss is None else col(v.miss),
-        )
-    if isinstance(v, ConstList):
-        return v
-    return type(v)(col(v.e))
-
-
-def _static(value: Value | None, func: str) -> NumV:
-    """A number with one static denominator for both bounds (needed to reduce by group)."""
-    if not isinstance(value, NumV):
-        raise BatchUnsupportedError(f"{func}() of a non-number")
-    lo, hi = value.lo, value.hi
-    if not isinstance(lo.den, int) or (hi is not None and not isinstance(hi.den, int)):
-        raise BatchUnsupportedError(
-            f"{func}() over a computed ratio is not supported by the batch engine"
-        )
-    if hi is not None and hi.den != lo.den:
-        assert isinstance(hi.den, int)
-        import math
-
-        den = math.lcm(lo.den, hi.den)
-        lo = Rat(lo.num * (den // lo.den), den, lo.bound * (den // lo.den))
-        hi = Rat(hi.num * (den // hi.den), den, hi.bound * (den // hi.den))
-        return NumV(lo, hi, value.miss)
-    return value
-
-
-def _days(n: NumV) -> pl.Expr:
-    """Whole days of a number (rounded down); null for an interval or unknown."""
-    floor = n.lo.num // n.lo.den_expr()
-    if n.hi is not None:
-        floor = pl.when(rat_eq(n.lo, n.hi)).then(floor).otherwise(None)
-    return floor.cast(pl.Int64)
-
-
-def _date_arith(op: str, a: Value, b: Value) -> Value:
-    if isinstance(a, DateV) and isinstance(b, DateV) and op == "-":
-        return NumV(Rat((a.e - b.e).dt.total_days().cast(I128), 1, _DAYS_BOUND))
-    if isinstance(a, DateV) and isinstance(b, NumV) and op in ("+", "-"):
-        d = pl.duration(days=_days(b))
-        return DateV(a.e + d if op == "+" else a.e - d)
-    if isinstance(a, NumV) and isinstance(b, DateV) and op == "+":
-        return DateV(b.e + pl.duration(days=_days(a)))
-    raise BatchUnsupportedError(f"arithmetic {op!r} on {type(a).__name__}, {type(b).__name__}")
-
-
-def _equal(a: Value, b: Value) -> pl.Expr:
-    if isinstance(a, NumV) and isinstance(b, NumV):
-        return num_compare("==", a, b)
-    if isinstance(a, ListV | ConstList) or isinstance(b, ListV | ConstList):
-        return _list_equal(a, b)
-    if isinstance(a, NumV | ItemList) or isinstance(b, NumV | ItemList):
-        raise BatchUnsupportedError("comparison of a number with a non-number")
-    return a.e == b.e
-
-
-def _list_equal(a: Value, b: Value) -> pl.Expr:
-    if isinstance(a, ConstList) and isinstance(b, ConstList):
-        return pl.lit(a.items == b.items)
-    if isinstance(a, ConstList):
-        a, b = b, a
-    if isinstance(a, ListV) and isinstance(b, ConstList):
-        if not all(isinstance(i, str) for i in b.items):
-            return pl.when(a.e.is_null()).then(None).otherwise(pl.lit(False))
-        parts = [a.e.list.len() == len(b.items)]
-        parts += [a.e.list.get(i, null_on_oob=True) == s for i, s in enumerate(b.items)]
-        same = parts[0]
-        for p in parts[1:]:
-            same = same & p.fill_null(False)
-        return _guard(a.e.is_not_null(), same)
-    if isinstance(a, ListV) and isinstance(b, ListV):
-        return a.e == b.e
-    raise BatchUnsupportedError("comparison of a list with a non-list")
-
-
-def _compare(op: str, a: Value, b: Value) -> pl.Expr:
-    if op == "==":
-        return _equal(a, b)
-    if op == "!=":
-        return ~_equal(a, b)
-    if isinstance(a, NumV) and isinstance(b, NumV):
-        return num_compare(op, a, b)
-    if isinstance(a, DateV | StrV) and isinstance(b, DateV | StrV):
-        ea, eb = a.e, b.e
-        return {"<": ea < eb, "<=": ea <= eb, ">": ea > eb, ">=": ea >= eb}[op]
-    raise BatchUnsupportedError(f"ordering {op!r} of {type(a).__name__} and {type(b).__name__}")
-
-
-def _member(a: Value, items: Value | ItemList) -> pl.Expr:
-    """``a in items`` as the interpreter's ``_member`` (Kleene OR of equalities)."""
-    known = known_expr(a)
-    if isinstance(items, ListV):
-        if isinstance(a, NumV | ConstList | ItemList | ListV):
-            raise BatchUnsupportedError("'in' of a non-string in a list field")
-        return _guard(known, items.e.list.contains(a.e))
-    if isinstance(items, ConstList):
-        if not items.items:
-            return _guard(known, pl.lit(False))
-        if isinstance(a, NumV):
-            eqs = [_equal(a, constant(i)) for i in items.items]
-            return _guard(known, kleene_any(eqs))
-        if isinstance(a, StrV | DateV | BoolV):
-            return _guard(known, a.e.is_in(list(items.items)))
-        raise BatchUnsupportedError("'in' of a list")
-    if isinstance(items, ItemList):
-        eqs = [_equal(a, i) for i in items.items]
-        return _guard(known, kleene_any(eqs) if eqs else pl.lit(False))
-    raise BatchUnsupportedError("'in' needs a list on the right")
-
-
-def _lists(func: str, a: Value, b: Value) -> pl.Expr:
-    """``subset(a, b)`` / ``overlaps(a, b)`` of string lists (unknown if either is)."""
-    every = func == "subset"
-    if isinstance(a, ConstList) and isinstance(b, ConstList):
-        members = set(b.items)
-        hits = [x in members for x in a.items]
-        return pl.lit(all(hits) if every else any(hits))
-    if isinstance(a, ListV) and isinstance(b, ConstList):
-        inside = a.e.list.eval(pl.element().is_in(list(b.items)))
-        return inside.list.all() if every else inside.list.any()
-    if isinstance(a, ConstList) and isinstance(b, ListV):
-        parts = [b.e.list.contains(x) for x in a.items]
-        if not parts:
-            return _guard(b.e.is_not_null(), pl.lit(every))
-        out = parts[0]
-        for p in parts[1:]:
-            out = (out & p) if every else (out | p)
-        return out
-    if isinstance(a, ListV) and isinstance(b, ListV):
-        known = a.e.is_not_null() & b.e.is_not_null()
-        if every:
-            return _guard(known, a.e.list.set_difference(b.e).list.len() == 0)
-        return _guard(known, a.e.list.set_intersection(b.e).list.len() > 0)
-    raise BatchUnsupportedError(f"{func}() needs two lists")
-
-
-def _full(v: NumV) -> tuple[Rat, Rat, pl.Expr]:
-    return v.lo, v.upper, v.missing()
-
-
-def _coalesce(a: Value, b: Value) -> Value:
-    if isinstance(a, NumV) and isinstance(b, NumV):
-        from fupin_rules.batch.values import rat_pick
-
-        use_a = a.lo.num.is_not_null()
-        alo, ahi, am = _full(a)
-        blo, bhi, bm = _full(b)
-        if a.hi is None and b.hi is None:
-            return NumV(rat_pick(use_a, alo, blo))
-        return NumV(
-            rat_pick(use_a, alo, blo),
-            rat_pick(use_a, ahi, bhi),
-            pl.when(use_a).then(am).otherwise(bm),
-        )
-    if isinstance(a, ConstList):
-        return a
-    if isinstance(a, BoolV | StrV | DateV | ListV) and type(a) is type(b):
-        return type(a)(pl.coalesce(a.e, b.e))
-    raise BatchUnsupportedError("coalesce() of different kinds of values")
 
 
 _ = KEY
