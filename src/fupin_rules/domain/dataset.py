@@ -80,6 +80,11 @@ class DataIssue:
     column: str | None = None  # the column header as written in the source, when it differs
     severity: str = "error"  # "error" (not read) | "warning" (read; noted)
 
+    @classmethod
+    def table_warning(cls, source: str, table: str, message: str) -> DataIssue:
+        """A warning about a whole file, sheet or table (no row, record or field)."""
+        return cls(source, table, None, None, None, message, severity="warning")
+
     @property
     def rejects_row(self) -> bool:
         """True when this issue is about one input row that did not become a record."""

@@ -189,15 +189,11 @@ def _split_header(
         where = f"row {skipped[0]}" if len(skipped) == 1 else f"rows {skipped[0]}-{skipped[-1]}"
         first = [c for c in rows[0][1] if not is_empty(c)]
         issues.append(
-            DataIssue(
+            DataIssue.table_warning(
                 source,
                 table,
-                None,
-                None,
-                None,
                 f"{where} above the header (row {rows[at][0]}) not read: taken as a title "
                 f"(表头上方的行已跳过): {short_repr(first)}",
-                severity="warning",
             )
         )
     return list(rows[at][1]), rows[at + 1 :]
@@ -224,15 +220,11 @@ def _xlsx_sheets(path: Path) -> tuple[list[_Sheet], list[DataIssue]]:
                 continue
             if ws.sheet_state != "visible":
                 issues.append(
-                    DataIssue(
+                    DataIssue.table_warning(
                         source,
                         table,
-                        None,
-                        None,
-                        None,
                         f"sheet {ws.title!r} is hidden (隐藏工作表); it is read only if no visible "
                         "sheet holds the same table",
-                        severity="warning",
                     )
                 )
             try:
@@ -264,14 +256,10 @@ def _cells_warning(source: str, table: str, cells: list[str], what: str, advice:
     shown = ", ".join(cells[:_NOTE_CELLS]) + (
         f" and {len(cells) - _NOTE_CELLS} more" if len(cells) > _NOTE_CELLS else ""
     )
-    return DataIssue(
+    return DataIssue.table_warning(
         source,
         table,
-        None,
-        None,
-        None,
         f"{len(cells)} {what}: {shown}; {advice}",
-        severity="warning",
     )
 
 
@@ -353,28 +341,20 @@ def _decode(data: bytes, source: str, table: str) -> tuple[str, list[DataIssue]]
             pass
         else:
             return text, [
-                DataIssue(
+                DataIssue.table_warning(
                     source,
                     table,
-                    None,
-                    None,
-                    None,
                     f"read as GB18030/GBK, not UTF-8 (按 GB18030 编码读取): {bad:,} bytes are not "
                     f"UTF-8 and {good:,} characters are; save the file as UTF-8 to be sure",
-                    severity="warning",
                 )
             ]
     return escaped, [
-        DataIssue(
+        DataIssue.table_warning(
             source,
             table,
-            None,
-            None,
-            None,
             f"read as UTF-8 (按 UTF-8 编码读取): {good:,} characters are UTF-8 but {bad:,} "
             "bytes are not; each cell holding one is named in a warning and shows U+FFFD (�) "
             "there",
-            severity="warning",
         )
     ]
 
