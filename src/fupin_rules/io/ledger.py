@@ -381,14 +381,7 @@ def _check_table_file(folder: Path, file: Path, source: str) -> None:
                 f"{source}: a link to a file outside the ledger folder ({target}); refused "
                 "(链接指向台账文件夹之外, 拒绝读取); copy the file into the folder"
             )
-    try:
-        mode = file.stat().st_mode
-    except OSError as exc:
-        raise LedgerError(f"{source}: cannot read the file ({exc.strerror or exc})") from exc
-    if not stat.S_ISREG(mode):
-        raise LedgerError(
-            f"{source}: not a regular file ({_file_kind(mode)}); refused (不是普通文件, 拒绝读取)"
-        )
+    _check_regular(file, source)
 
 
 def _file_kind(mode: int) -> str:
@@ -403,15 +396,17 @@ def _file_kind(mode: int) -> str:
     return "not a file"
 
 
-def _check_regular(path: Path) -> None:
-    """A ledger given as one file (JSON, xlsx) must be a regular file too."""
+def _check_regular(path: Path, name: str | None = None) -> None:
+    """Refuse anything but a regular file: a table file of a ledger folder, or a ledger given as
+    one file (JSON, xlsx). Messages name the file as ``name`` (default: the path)."""
+    shown = path if name is None else name
     try:
         mode = path.stat().st_mode
     except OSError as exc:
-        raise LedgerError(f"{path}: cannot read the file ({exc.strerror or exc})") from exc
+        raise LedgerError(f"{shown}: cannot read the file ({exc.strerror or exc})") from exc
     if not stat.S_ISREG(mode):
         raise LedgerError(
-            f"{path}: not a regular file ({_file_kind(mode)}); refused (不是普通文件, 拒绝读取)"
+            f"{shown}: not a regular file ({_file_kind(mode)}); refused (不是普通文件, 拒绝读取)"
         )
 
 
