@@ -12,7 +12,8 @@ Ours, on ``bench_query.make_village(200)`` (a village of 200 households, 800 per
 the public API with default arguments (``engine="auto"``):
 
 * ``eligibility``: ``Evaluator(policy, data).eligibility(person, "person.rain_and_dew.grant",
-  date)``, the explanation not built. ``cold``: every query on a new as-of date, so nothing is
+  date)``, the explanation not built. ``cold``: every query on a new as-of date inside the
+  policy's own period (``policy.effective``; the dates cycle through it), so nothing is
   memoised from an earlier query (the derived variables and aggregates the rule reads are
   computed); ``warm``: one as-of date, persons in turn (what a service asking "as of today"
   does; values of the date memoised after their first use);
@@ -112,7 +113,14 @@ def main(argv: list[str] | None = None) -> int:
     ev = fr.Evaluator(policy, data)  # default arguments: engine="auto"
     persons = sorted(ev.index.by_id["person"])
     households = sorted(ev.index.by_id["household"])
-    day0 = dt.date(2017, 1, 1)
+    # cold dates cycle through the policy's own period (2017 for county_2017): a date outside
+    # it finds most rules not in force, which is cheap and says nothing about the rules' cost
+    # (an earlier version cycled through 3,000 days from 2017-01-01, 88% of them after the
+    # period, and so measured mostly not-in-force findings)
+    period_start, period_end = policy.effective
+    assert period_start is not None and period_end is not None
+    day0 = period_start
+    period_days = (period_end - period_start).days + 1
     on_warm = dt.date(2017, 12, 31)
 
     # the peers
@@ -160,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # ours: a new as-of date per query (cold) unless warm
     def cold_day(i: int) -> dt.date:
-        return day0 + dt.timedelta(days=i % 3000)
+        return day0 + dt.timedelta(days=i % period_days)
 
     def eligibility_cold(i: int) -> None:
         ev.eligibility(persons[i % len(persons)], RULE, cold_day(i))
