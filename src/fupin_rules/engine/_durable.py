@@ -1,7 +1,9 @@
 """A small, safe wrapper around durable-rules (the Rete engine behind the inference engine).
 
 durable-rules has traps that lose data or crash the process (see the durable-rules field guide in
-the project notes). This module is the only place that talks to it, and it defends against each:
+the project notes). This module and its private siblings (``_durable_host``: import, lock, ids,
+Ctrl-C; ``_durable_spec``: rules and fact checks; ``_durable_actions``: what actions see) are the
+only place that talks to it, and they defend against each:
 
 * **Import**: durable is imported lazily; on Python 3.13 its C extension does not import and every
   entry point raises :class:`~fupin_rules.errors.EngineUnavailableError` (this module itself
@@ -57,15 +59,46 @@ wait inside a session for another thread that uses the engine. Use processes for
 
 from __future__ import annotations
 
-import contextlib
-import signal
-import sys
-import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any, Final
 
+from fupin_rules.engine._durable_actions import (
+    ActionContext,
+    RulesetHandle,
+    _Compiled,
+    _ignore,
+    _make_action,
+    _make_marker,
+)
+from fupin_rules.engine._durable_host import (
+    _ID_STRINGS,
+    ENGINE_LOCK,
+    MAX_FACTS_PER_SESSION,
+    MAX_RULESETS_PER_ENGINE,
+    _Durable,
+    _id_strings_used,
+    fnv1a_32,
+    interrupts_deferred,
+)
+from fupin_rules.engine._durable_spec import (
+    _CATCH_ALL_RULE,
+    _MARKER_FIELD,
+    _MARKER_RULE,
+    _NEVER_FIELD,
+    MAX_FACT_PROPERTIES,
+    MAX_INT,
+    MAX_PATTERNS_PER_KIND,
+    MAX_PATTERNS_PER_RULE,
+    MAX_TESTS_PER_FIRST_TEST,
+    Action,
+    FactValue,
+    Match,
+    RulesetSpec,
+    RuleSpec,
+    _checked_payload,
+    _validate_spec,
+)
 from fupin_rules.errors import EngineError, EngineUnavailableError
 
 __all__ = [
@@ -93,91 +126,7 @@ __all__ = [
     "interrupts_deferred",
 ]
 
-ENGINE_LOCK: Final = threading.RLock()
-"""Serialises every call into durable-rules in this process (its C core is not thread-safe)."""
-
-MAX_FACTS_PER_SESSION: Final = 100_000
-"""Fact ids ``"1"``..``"100000"`` (plus the marker's ``"0"``) are checked collision-free."""
-MAX_RULESETS_PER_ENGINE: Final = 10_000
-"""Session ids ``"1"``..``"10000"`` (one per ruleset) and their state ids are checked too."""
-MAX_FACT_PROPERTIES: Final = 200
-"""durable refuses facts with more than about 240 properties; we stop well before."""
-MAX_INT: Final = 2**53 - 1
-"""Largest integer magnitude accepted in a fact (exactly representable everywhere)."""
-MAX_PATTERNS_PER_KIND: Final = 48
-"""Distinct patterns testing one fact kind (more than 64 matching alpha tests: error 303)."""
-MAX_TESTS_PER_FIRST_TEST: Final = 400
-"""Distinct tests under one first test (512 children of one node hang the process)."""
-MAX_PATTERNS_PER_RULE: Final = 8
-"""Patterns joined by one rule (a join is a cartesian product inside the session)."""
-
-FactValue = str | int
-"""A value in a fact: a string, or an integer within ±MAX_INT (never bool or float)."""
-
-_RESERVED_FIELDS: Final = frozenset({"id", "sid"})
-_RESERVED_PREFIX: Final = "__fupin"
-_MARKER_FIELD: Final = "__fupin_open"
-_NEVER_FIELD: Final = "__fupin_never"
-_MARKER_RULE: Final = "__fupin_marker"
-_CATCH_ALL_RULE: Final = "__fupin_catch_all"
-_FNV_OFFSET: Final = 0x811C9DC5
-_FNV_PRIME: Final = 0x01000193
-
-# Field names already validated (keys repeat across facts: keeps the hot path to one set lookup).
-_GOOD_KEYS: set[str] = {"kind"}
-# Fact id strings, index = id (the marker uses "0").
-_ID_STRINGS: Final = tuple(str(i) for i in range(MAX_FACTS_PER_SESSION + 1))
 _ids_checked = False
-
-
-# --------------------------------------------------------------------------------------------
-# durable import, host, identities
-
-
-class _Durable:
-    """The lazily imported pieces of durable-rules."""
-
-    def __init__(self) -> None:
-        try:
-            import durable.engine as engine
-        except ImportError as exc:  # 3.13: undefined symbol PyEval_CallObject; or not installed
-            raise EngineUnavailableError(
-                "the inference engine needs durable-rules 2.0.28, which does not import on "
-                f"Python {sys.version_info.major}.{sys.version_info.minor} ({exc}). Its C extension "
-                "uses PyEval_CallObject, removed in Python 3.13; build it with "
-                "`CPPFLAGS=-DPyEval_CallObject=PyObject_CallObject pip install "
-                "durable-rules==2.0.28`, or use Python 3.11/3.12, or an engine that does not need "
-                "durable-rules"
-            ) from exc
-
-        class _QuietHost(engine.Host):  # type: ignore[misc]
-            """A Host that never starts its dispatch/timer threads (they crashed processes)."""
-
-            def _run(self) -> None:
-                return None
-
-        class _SyncPromise(engine.Promise):  # type: ignore[misc]
-            """Runs a one-argument action synchronously.
-
-            durable's ``Promise.run`` builds a self-referencing ``timeout`` closure on every
-            action: cyclic garbage that made the garbage collector the p99 latency. Our actions
-            catch their own exceptions; this only guards against surprises. An interrupt
-            (KeyboardInterrupt, SystemExit) that lands here propagates: the session's ruleset is
-            then rebuilt before its next use (see ``_Compiled.broken``).
-            """
-
-            def run(self, c: Any, complete: Callable[[Any], None]) -> None:
-                try:
-                    self._func(c)
-                except Exception as error:
-                    c.s.exception = f"exception caught {error}"
-                complete(None)
-
-        self.host_class: type[Any] = _QuietHost
-        self.promise: Callable[[Callable[[Any], None]], Any] = _SyncPromise
-        self.observed: type[BaseException] = engine.MessageObservedException
-        self.not_handled: type[BaseException] = engine.MessageNotHandledException
-
 
 _durable: _Durable | None = None
 
@@ -200,26 +149,6 @@ def durable_available() -> bool:
     return True
 
 
-def fnv1a_32(text: str) -> int:
-    """The 32-bit hash durable-rules uses for fact and session ids (``fnv1Hash32`` in state.c).
-
-    Despite its C name it is FNV-1a (xor, then multiply) over the UTF-8 bytes, each read as a
-    signed ``char`` (bytes >= 0x80 are sign-extended before the xor).
-    """
-    h = _FNV_OFFSET
-    for byte in text.encode():
-        if byte >= 0x80:
-            byte |= 0xFFFFFF00
-        h = ((h ^ byte) * _FNV_PRIME) & 0xFFFFFFFF
-    return h
-
-
-def _id_strings_used() -> Iterable[str]:
-    yield from _ID_STRINGS
-    for sid in range(1, MAX_RULESETS_PER_ENGINE + 1):
-        yield f"sid-{sid}"  # durable stores a session's state as a fact with this id
-
-
 def check_id_hashes() -> int:
     """Verify that every id this module can use has a distinct 32-bit hash; return their number.
 
@@ -237,324 +166,6 @@ def check_id_hashes() -> int:
             raise EngineError(f"durable ids {other!r} and {text!r} share the 32-bit hash {h:#010x}")
     _ids_checked = True
     return len(seen)
-
-
-@contextlib.contextmanager
-def interrupts_deferred() -> Iterator[None]:
-    """Hold back Ctrl-C (SIGINT) while the block runs; raise the KeyboardInterrupt after it.
-
-    A KeyboardInterrupt landing between two of durable-rules' calls (an action started and never
-    completed, a marker fact observed and never deleted) left the engine broken for good in a
-    Jupyter session. Evaluating one unit takes milliseconds: waiting for it costs nothing, and
-    the interrupt still reaches the caller. Only the main thread receives signals; elsewhere
-    (and if the handler cannot be replaced) this does nothing. A KeyboardInterrupt raised any
-    other way is still handled: the session's ruleset is rebuilt before its next use.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    pending: list[Any] = []
-
-    def hold(signum: int, frame: Any) -> None:
-        pending.append(frame)
-
-    try:
-        previous = signal.signal(signal.SIGINT, hold)
-    except (ValueError, OSError):  # pragma: no cover - embedded interpreters
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-        if pending:
-            if callable(previous):
-                previous(signal.SIGINT, pending[0])
-            elif previous != signal.SIG_IGN:
-                raise KeyboardInterrupt
-
-
-# --------------------------------------------------------------------------------------------
-# Rule specifications
-
-
-def _check_field_name(name: object, where: str) -> str:
-    if type(name) is not str or not name.isidentifier():
-        raise ValueError(f"{where}: field name {name!r} is not an identifier")
-    if name in _RESERVED_FIELDS:
-        raise ValueError(
-            f"{where}: field name {name!r} is reserved by durable-rules (fact and session "
-            "identity); the wrapper sets it, rename the domain field"
-        )
-    if name.startswith(_RESERVED_PREFIX):
-        raise ValueError(f"{where}: field names starting with {_RESERVED_PREFIX!r} are reserved")
-    return name
-
-
-@dataclass(frozen=True, slots=True, init=False)
-class Match:
-    """A pattern: the fact's fields equal these strings; ``kind`` is required.
-
-    ``Match(kind="finding", rule="r1")`` matches facts whose ``kind`` is ``"finding"`` and whose
-    ``rule`` is ``"r1"`` (other fields are ignored). Values are compared as strings only.
-    """
-
-    fields: tuple[tuple[str, str], ...]
-    """``(name, value)`` pairs, ``kind`` first, then sorted by name."""
-
-    def __init__(self, **fields: str) -> None:
-        if "kind" not in fields:
-            raise ValueError(f"Match{fields!r}: a pattern must name the fact kind (kind=...)")
-        for name, value in fields.items():
-            _check_field_name(name, "Match")
-            if type(value) is not str:
-                raise ValueError(
-                    f"Match: field {name!r} must be compared with a string, got {value!r} "
-                    '(encode booleans as "true"/"false")'
-                )
-        rest = sorted((k, v) for k, v in fields.items() if k != "kind")
-        object.__setattr__(self, "fields", (("kind", fields["kind"]), *rest))
-
-    @property
-    def kind(self) -> str:
-        """The fact kind this pattern tests."""
-        return self.fields[0][1]
-
-    def _definition(self) -> dict[str, Any]:
-        if len(self.fields) == 1:
-            return {"kind": self.kind}
-        return {"$and": [{name: value} for name, value in self.fields]}
-
-    def __repr__(self) -> str:
-        inner = ", ".join(f"{k}={v!r}" for k, v in self.fields)
-        return f"Match({inner})"
-
-
-Action = Callable[["ActionContext"], object]
-"""A rule's action: called once per match with an :class:`ActionContext` (its result is ignored)."""
-
-
-@dataclass(frozen=True, slots=True)
-class RuleSpec:
-    """One rule: ``when`` is a :class:`Match` or a sequence of them (a join of several facts).
-
-    ``action(ctx)`` runs once for each fact (or combination of facts) matching; it may assert
-    derived facts with ``ctx.assert_fact``. ``name`` must be unique in its ruleset.
-    """
-
-    name: str
-    when: Match | Sequence[Match]
-    action: Action
-
-    @property
-    def patterns(self) -> tuple[Match, ...]:
-        """The rule's patterns in order (one for a simple rule)."""
-        if isinstance(self.when, Match):
-            return (self.when,)
-        return tuple(self.when)
-
-
-@dataclass(frozen=True, slots=True)
-class RulesetSpec:
-    """A ruleset: a unique name (policy id + version + content-hash prefix + purpose) and rules."""
-
-    name: str
-    rules: Sequence[RuleSpec] = field(default_factory=tuple)
-
-    def signature(self) -> tuple[tuple[str, tuple[Match, ...]], ...]:
-        """The rules' names and patterns (actions excluded): equal specs compile equally."""
-        return tuple((rule.name, rule.patterns) for rule in self.rules)
-
-
-def _validate_spec(spec: RulesetSpec) -> None:
-    """Raise ValueError if the ruleset is malformed or would hit a durable-rules network limit."""
-    name = spec.name
-    if type(name) is not str or not name or not name.isprintable() or "$" in name:
-        raise ValueError(
-            f"ruleset name {name!r} must be a non-empty printable string without '$' "
-            "(durable gives '$state'/'$flow' names a special meaning)"
-        )
-    seen: set[str] = set()
-    patterns_by_kind: dict[str, set[Match]] = {}
-    for rule in spec.rules:
-        where = f"ruleset {name!r}, rule {rule.name!r}"
-        if type(rule.name) is not str or not rule.name:
-            raise ValueError(f"ruleset {name!r}: rule name {rule.name!r} must be a non-empty str")
-        if rule.name in seen:
-            raise ValueError(f"{where}: duplicate rule name")
-        seen.add(rule.name)
-        if not callable(rule.action):
-            raise ValueError(f"{where}: action {rule.action!r} is not callable")
-        patterns = rule.patterns
-        if not patterns or not all(isinstance(p, Match) for p in patterns):
-            raise ValueError(f"{where}: `when` must be a Match or a non-empty sequence of Match")
-        if len(patterns) > MAX_PATTERNS_PER_RULE:
-            raise ValueError(
-                f"{where}: joins {len(patterns)} patterns; at most {MAX_PATTERNS_PER_RULE}"
-            )
-        for pattern in patterns:
-            patterns_by_kind.setdefault(pattern.kind, set()).add(pattern)
-    if len(patterns_by_kind) > MAX_TESTS_PER_FIRST_TEST:
-        raise ValueError(
-            f"ruleset {name!r} tests {len(patterns_by_kind)} distinct fact kinds; at most "
-            f"{MAX_TESTS_PER_FIRST_TEST} (512 tests under one node hang durable-rules)"
-        )
-    for kind, patterns_of_kind in sorted(patterns_by_kind.items()):
-        if len(patterns_of_kind) > MAX_PATTERNS_PER_KIND:
-            raise ValueError(
-                f"ruleset {name!r}: {len(patterns_of_kind)} distinct patterns test facts of kind "
-                f"{kind!r}; at most {MAX_PATTERNS_PER_KIND} (a fact matching more than 64 tests "
-                "makes durable-rules fail with error 303); split the rules over several rulesets"
-            )
-        tests = {test for p in patterns_of_kind for test in p.fields[1:]}
-        if len(tests) > MAX_TESTS_PER_FIRST_TEST:
-            raise ValueError(
-                f"ruleset {name!r}: {len(tests)} distinct tests under kind == {kind!r}; at most "
-                f"{MAX_TESTS_PER_FIRST_TEST} (512 tests under one node hang durable-rules)"
-            )
-
-
-# --------------------------------------------------------------------------------------------
-# Facts
-
-
-def _bad_value(key: str, value: object, where: str) -> ValueError:
-    if isinstance(value, bool):
-        hint = 'booleans are not accepted: encode them as the strings "true" / "false"'
-    elif isinstance(value, float):
-        hint = "floats are not accepted: use a string or a scaled integer (e.g. fen, not yuan)"
-    elif isinstance(value, int):
-        hint = f"integers must be within ±{MAX_INT}"
-    else:
-        hint = f"values must be str or int, not {type(value).__name__}"
-    return ValueError(f"{where}: field {key!r} = {value!r}: {hint}")
-
-
-def _checked_payload(fact: Mapping[str, FactValue], where: str) -> dict[str, Any]:
-    """Copy ``fact`` into a new dict after validating keys and values (raises ValueError)."""
-    if not isinstance(fact, Mapping):
-        raise TypeError(f"{where}: a fact is a mapping, not {type(fact).__name__}")
-    if len(fact) > MAX_FACT_PROPERTIES:
-        raise ValueError(
-            f"{where}: fact has {len(fact)} properties; at most {MAX_FACT_PROPERTIES} "
-            "(durable-rules refuses large facts)"
-        )
-    payload: dict[str, Any] = {}
-    good = _GOOD_KEYS
-    for key, value in fact.items():
-        if key not in good:
-            _check_field_name(key, where)
-            good.add(key)
-        if type(value) is not str and not (type(value) is int and -MAX_INT <= value <= MAX_INT):
-            raise _bad_value(key, value, where)
-        payload[key] = value
-    if type(payload.get("kind")) is not str:
-        raise ValueError(f"{where}: every fact needs a string field 'kind', got {fact!r}")
-    return payload
-
-
-# --------------------------------------------------------------------------------------------
-# Engine, sessions, actions
-
-
-class ActionContext:
-    """What an action sees: the matched facts, the session's context, and ``assert_fact``.
-
-    ``facts`` are the matched facts in pattern order (without ``id``/``sid``), ``fact_ids`` their
-    ids as returned by ``assert_fact``, ``rule`` the rule name, ``context`` the object given to
-    :meth:`DurableEngine.session`. Valid only while the action runs.
-    """
-
-    __slots__ = ("_closed", "_closure", "_session", "fact_ids", "facts", "rule")
-
-    def __init__(
-        self,
-        session: Session,
-        closure: Any,
-        rule: str,
-        facts: tuple[dict[str, FactValue], ...],
-        fact_ids: tuple[int, ...],
-    ) -> None:
-        self._session = session
-        self._closure = closure
-        self._closed = False
-        self.rule = rule
-        self.facts = facts
-        self.fact_ids = fact_ids
-
-    @property
-    def fact(self) -> dict[str, FactValue]:
-        """The first (for a one-pattern rule: the only) matched fact."""
-        return self.facts[0]
-
-    @property
-    def context(self) -> Any:
-        """The caller's per-session object (``DurableEngine.session(handle, context=...)``)."""
-        return self._session.context
-
-    def assert_fact(self, fact: Mapping[str, FactValue]) -> int:
-        """Assert a derived fact into the current session; return its id.
-
-        Rules it matches fire after this action returns, before the outer ``assert_fact`` does.
-        Raises ValueError for a bad fact, EngineError if the engine refuses it.
-        """
-        if self._closed:
-            raise EngineError(f"rule {self.rule!r}: ActionContext used after its action returned")
-        session = self._session
-        payload = _checked_payload(fact, f"rule {self.rule!r} asserting {fact!r}")
-        fid = session._next_id()
-        payload["id"] = _ID_STRINGS[fid]
-        payload["sid"] = session._sid
-        try:
-            self._closure.assert_fact(payload)
-        except BaseException as exc:
-            error = session._engine_error(exc, payload)
-            session._record_failure(error, self.rule)
-            if error is exc:
-                raise
-            raise error from exc
-        return fid
-
-
-class _Compiled:
-    """A registered ruleset: its durable object, session id and the session now open on it.
-
-    ``broken`` is set when a session of it was interrupted (KeyboardInterrupt, SystemExit) or
-    failed inside durable-rules itself: durable's state for the session id may then be left
-    half-updated (the marker fact already observed, an action started and never completed), and
-    every later session on it would fail. The next :meth:`DurableEngine.session` registers the
-    same rules again under a fresh name and session id (``rebuilds`` counts them).
-    """
-
-    __slots__ = (
-        "active",
-        "broken",
-        "build",
-        "name",
-        "rebuilds",
-        "rule_names",
-        "sid",
-        "signature",
-    )
-
-    def __init__(self, name: str, sid: str, signature: Any, rule_names: tuple[str, ...]) -> None:
-        self.name = name
-        self.sid = sid
-        self.signature = signature
-        self.rule_names = rule_names
-        self.active: Session | None = None
-        self.broken = False
-        self.rebuilds = 0
-        self.build: Callable[[], dict[str, Any]] = dict
-
-
-@dataclass(frozen=True, slots=True)
-class RulesetHandle:
-    """A ruleset registered with one :class:`DurableEngine` (pass it to ``engine.session``)."""
-
-    name: str
-    rule_names: tuple[str, ...]
-    _compiled: _Compiled = field(repr=False, compare=False)
 
 
 class Session:
@@ -755,49 +366,6 @@ class Session:
             self._open = False
             if compiled.active is self:
                 compiled.active = None
-
-
-def _make_action(compiled: _Compiled, rule: str, names: tuple[str, ...], action: Action) -> Any:
-    """The one-argument function durable calls for ``rule``: runs ``action`` with a context."""
-    single = names == ("m",)
-
-    def run(c: Any) -> None:
-        session = compiled.active
-        if session is None or session._failure is not None:
-            return
-        raw = c._m  # fresh dicts decoded by durable for this action only: strip them in place
-        if single:
-            fact = raw["m"]
-            ids: tuple[int, ...] = (int(fact.pop("id")),)
-            del fact["sid"]
-            facts: tuple[dict[str, FactValue], ...] = (fact,)
-        else:
-            facts = tuple(raw[n] for n in names)
-            ids = tuple(int(f.pop("id")) for f in facts)
-            for f in facts:
-                del f["sid"]
-        ctx = ActionContext(session, c, rule, facts, ids)
-        try:
-            action(ctx)
-        except BaseException as exc:
-            session._record_failure(exc, rule)
-        finally:
-            ctx._closed = True
-
-    return run
-
-
-def _make_marker(compiled: _Compiled) -> Any:
-    def run(c: Any) -> None:
-        session = compiled.active
-        if session is not None:
-            session._marker_fired = True
-
-    return run
-
-
-def _ignore(c: Any) -> None:  # pragma: no cover - the catch-all never fires
-    return None
 
 
 class DurableEngine:
