@@ -5,15 +5,14 @@ rates and drill-down tables: per village (what the text states first), and per r
 sections, 文件明确规定的问题 (resting on the text only) and 依据假设的问题 (resting on an assumed
 reading or value), each with its count. Output is byte-identical for identical input: no
 timestamps, stable order, fixed number formatting. All text is escaped.
+
+The charts are drawn in :mod:`~fupin_rules.reports._html_charts`; the page's style sheet,
+script and escaping are in :mod:`~fupin_rules.reports._html_page`.
 """
 
 from __future__ import annotations
 
-import html
-from collections import Counter
 from collections.abc import Iterable, Sequence
-from decimal import Decimal
-from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,10 +20,11 @@ from fupin_rules._gc import gc_paused
 from fupin_rules._version import __version__
 from fupin_rules.domain.dataset import Dataset
 from fupin_rules.engine.run import Evaluation
-from fupin_rules.expr.values import Interval
 from fupin_rules.findings.model import Finding, Outcome
 from fupin_rules.findings.render import explain, failing_summary
 from fupin_rules.reports._files import replacing
+from fupin_rules.reports._html_charts import _criteria_chart, _target_chart
+from fupin_rules.reports._html_page import _CSS, _JS, _e, _num
 from fupin_rules.reports.json_report import not_in_force_notice, summary
 from fupin_rules.reports.model import (
     KIND_ZH,
@@ -34,8 +34,6 @@ from fupin_rules.reports.model import (
     level_of,
     missing_data,
     order_findings,
-    output_value,
-    readable_number,
     report_findings,
     split_by_assumptions,
     village_counts,
@@ -48,81 +46,6 @@ __all__ = ["DEFAULT_MAX_ROWS", "render_html", "write_html_report"]
 
 #: rows shown per drill-down table; the rest is counted and left to the Excel file
 DEFAULT_MAX_ROWS = 20
-
-_COLOURS = {"pass": "#2e7d32", "fail": "#c62828", "unknown": "#f9a825"}
-
-_CSS = """
-body{font-family:system-ui,"Noto Sans CJK SC","Microsoft YaHei","PingFang SC",sans-serif;
-margin:0;color:#1f2933;background:#f5f7fa;line-height:1.45}
-header,main,footer{max-width:1200px;margin:0 auto;padding:0 20px}
-header{padding-top:16px}
-h1{font-size:24px;margin:8px 0 4px}h2{font-size:19px;margin:28px 0 8px}
-small.en,.en{color:#65727f;font-size:12px;font-weight:normal}
-dl.prov{display:grid;grid-template-columns:max-content 1fr;gap:2px 14px;margin:8px 0;font-size:14px}
-dl.prov dt{color:#52606d}dl.prov dd{margin:0;font-family:ui-monospace,monospace;word-break:break-all}
-.cards{display:flex;flex-wrap:wrap;gap:12px}
-.card{background:#fff;border-radius:8px;padding:10px 16px;min-width:140px;box-shadow:0 1px 3px #0002}
-.card b{display:block;font-size:28px}.card.fail b{color:#c62828}.card.unknown b{color:#b7791f}
-.warn{background:#fff4e5;border-left:4px solid #c62828;padding:6px 10px}
-section{background:#fff;border-radius:8px;padding:4px 18px 14px;margin:16px 0;box-shadow:0 1px 3px #0001}
-svg{max-width:100%;height:auto;font-family:inherit}
-table{border-collapse:collapse;width:100%;font-size:13px;margin:6px 0}
-th,td{border-bottom:1px solid #e4e7eb;padding:4px 6px;text-align:left;vertical-align:top}
-th{background:#eef2f7;position:sticky;top:0}
-td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
-td.nw{white-space:nowrap}td.x{min-width:4em}
-.v{display:inline-block;border-radius:4px;padding:0 6px;color:#fff;font-size:12px;white-space:nowrap}
-.v.fail{background:#c62828}.v.unknown{background:#b7791f}.v.pass{background:#2e7d32}
-.v.assumed{background:#6a1b9a;margin-left:4px}
-details.drill{border:1px solid #e4e7eb;border-radius:6px;margin:6px 0;padding:2px 8px}
-details.drill>summary{cursor:pointer;padding:4px 0;font-weight:600}
-pre{white-space:pre-wrap;font-size:12px;background:#f8fafc;padding:6px;margin:4px 0}
-.more{color:#52606d;font-style:italic}
-.tools{display:flex;gap:8px;align-items:center;margin:6px 0}
-.tools input{padding:5px 8px;font-size:14px;min-width:280px}
-.legend span{display:inline-block;width:11px;height:11px;margin:0 4px 0 12px;vertical-align:-1px}
-footer{color:#65727f;font-size:12px;padding-bottom:24px}
-"""
-
-_JS = """
-(function(){
-var q=document.getElementById('q');
-function apply(){var t=q.value.trim().toLowerCase();
-document.querySelectorAll('details.drill').forEach(function(d){var n=0;
-d.querySelectorAll('tbody tr').forEach(function(r){
-var ok=!t||r.textContent.toLowerCase().indexOf(t)>=0;r.hidden=!ok;if(ok){n++;}});
-var s=d.querySelector('summary').textContent.toLowerCase();
-d.hidden=!(!t||n>0||s.indexOf(t)>=0);if(t&&n>0){d.open=true;}});}
-q.addEventListener('input',apply);
-document.getElementById('open-all').addEventListener('click',function(){
-document.querySelectorAll('details.drill').forEach(function(d){d.open=true;});});
-document.getElementById('close-all').addEventListener('click',function(){
-document.querySelectorAll('details.drill').forEach(function(d){d.open=false;});});
-})();
-"""
-
-
-def _e(value: object) -> str:
-    return html.escape(str(value), quote=True)
-
-
-def _num(n: int) -> str:
-    return f"{n:,}"
-
-
-def _fraction(value: Any) -> Fraction | None:
-    if isinstance(value, Fraction | Decimal | int) and not isinstance(value, bool):
-        return Fraction(value)
-    return None
-
-
-def _percent(share: Fraction | None) -> str:
-    if share is None:
-        return "—"
-    pct = float(share * 100)
-    if 0 < pct < 0.1:
-        return f"{pct:.2g}%"
-    return f"{pct:.1f}%"
 
 
 def _badge(verdict: Outcome) -> str:
@@ -221,170 +144,6 @@ def _cards(ev: Evaluation) -> str:
         '<section id="numbers"><h2>关键数字 <small class=en>key numbers</small></h2>'
         f'<div class="cards">{body}</div></section>'
     )
-
-
-def _text_px(text: str, size: int) -> float:
-    """Width of a line of SVG text, generous enough that nothing is cut off: CJK characters
-    are a full em, others about 0.6 em."""
-    return sum(size if ord(ch) >= 0x2E80 else 0.6 * size for ch in text)
-
-
-def _bounds(value: Any) -> tuple[Fraction, Fraction] | None:
-    """(lo, hi) of an exact number or of a range known up to missing parts; None otherwise."""
-    if isinstance(value, Interval):
-        return Fraction(value.lo), Fraction(value.hi)
-    frac = _fraction(value)
-    return None if frac is None else (frac, frac)
-
-
-def _target_chart(ev: Evaluation) -> str:
-    """Actual against target per county target: the full title above each bar, then the verdict
-    first (never cut off), actual / target and the share. An actual known only as a range
-    (missing parts) draws the known part solid and the undecided part pale."""
-    targets = sorted((f for f in ev.findings if f.rule_kind == "target"), key=Finding.sort_key)
-    head = (
-        '<section id="targets"><h2>县级目标完成情况 '
-        "<small class=en>county target progress: actual vs target</small></h2>"
-    )
-    if not targets:
-        return (
-            head
-            + "<p>本次评估没有县级目标。<small class=en>No target findings.</small></p></section>"
-        )
-    bar_w, row_h, gap = 440, 50, 10
-    rows = []
-    for f in targets:
-        actual, target = output_value(f, "actual"), output_value(f, "target")
-        a, t = _bounds(actual), _fraction(target)
-        shares = None if a is None or t is None or t == 0 else (a[0] / t, a[1] / t)
-        if shares is None:
-            pct = "—"
-        elif shares[0] == shares[1]:
-            pct = _percent(shares[0])
-        else:
-            pct = f"{_percent(shares[0])} ~ {_percent(shares[1])}"
-        label = (
-            f"{VERDICT_ZH[f.verdict.value]} · {readable_number(actual)} / "
-            f"{readable_number(target)} ({pct})"
-        )
-        rows.append((f, actual, target, shares, label))
-    width = int(
-        max(
-            max(bar_w + gap + _text_px(label, 13) for *_, label in rows),
-            max(_text_px(f.title_zh, 13) for f, *_ in rows),
-        )
-        + 20
-    )
-    height = row_h * len(targets) + 10
-    parts = [
-        f'<svg id="target-chart" role="img" '
-        f'viewBox="0 0 {width} {height}" width="{width}" height="{height}">'
-        "<title>县级目标完成情况 county target progress</title>"
-    ]
-
-    def clamp(x: Fraction) -> float:
-        return float(min(max(x, Fraction(0)), Fraction(1)))
-
-    for i, (f, actual, target, shares, label) in enumerate(rows):
-        y = 5 + i * row_h
-        fill = _COLOURS.get(f.verdict.value, "#9aa5b1")
-        lo, hi = (0.0, 0.0) if shares is None else (clamp(shares[0]), clamp(shares[1]))
-        tip = f"{f.title_zh} ({f.rule_id}): {readable_number(actual)} / {readable_number(target)}"
-        pale = (
-            f'<rect x="{bar_w * lo:.1f}" y="{y + 22}" width="{bar_w * (hi - lo):.1f}" '
-            f'height="20" fill="{fill}" fill-opacity="0.35" rx="3"/>'
-            if hi > lo
-            else ""
-        )
-        parts.append(
-            f'<g class="target-bar"><title>{_e(tip)}</title>'
-            f'<text x="0" y="{y + 15}" font-size="13">{_e(f.title_zh)}</text>'
-            f'<rect x="0" y="{y + 22}" width="{bar_w}" height="20" fill="#e4e7eb" rx="3"/>'
-            f'<rect x="0" y="{y + 22}" width="{bar_w * lo:.1f}" height="20" '
-            f'fill="{fill}" rx="3"/>{pale}'
-            f'<text x="{bar_w + gap}" y="{y + 37}" font-size="13">{_e(label)}</text></g>'
-        )
-    parts.append("</svg>")
-    return head + "".join(parts) + "</section>"
-
-
-def _criteria_chart(ev: Evaluation) -> str:
-    head = (
-        '<section id="criteria"><h2>村级标准达标情况 '
-        "<small class=en>village criteria: pass / fail / unknown villages per condition"
-        "</small></h2>"
-    )
-    rules: dict[str, tuple[Finding, dict[str, tuple[str, Counter[str]]]]] = {}
-    for f in ev.findings:
-        if f.subject_kind != "village":
-            continue
-        _, conds = rules.setdefault(f.rule_id, (f, {}))
-        for c in f.conditions:
-            conds.setdefault(c.id, (c.title_zh or c.id, Counter()))[1][c.outcome.value] += 1
-    if not rules:
-        return (
-            head
-            + "<p>本次评估没有村级规则。<small class=en>No village findings.</small></p></section>"
-        )
-    # every text whole: the label column as wide as the longest condition title, the drawing
-    # as wide as its longest line
-    bar_w, row_h, group_h = 440, 26, 26
-    label_w = int(
-        max([330.0] + [12 + _text_px(t, 12) + 12 for _, c in rules.values() for t, _ in c.values()])
-    )
-    longest = max(
-        _text_px(f"符合 {c['pass']} · 不符合 {c['fail']} · 无法判定 {c['unknown']} (100.0%)", 12)
-        for _, conds in rules.values()
-        for _, c in conds.values()
-    )
-    groups = max(
-        _text_px(f.title_zh, 13) + _text_px(f" {rid} 第{f.clause}条", 11)
-        for rid, (f, _) in rules.items()
-    )
-    width = int(max(label_w + bar_w + 8 + longest, groups) + 20)
-    nrows = sum(len(conds) for _, conds in rules.values())
-    height = nrows * row_h + len(rules) * group_h + 10
-    legend = "".join(
-        f'<span style="background:{_COLOURS[k]}"></span>{_e(VERDICT_ZH[k])}'
-        for k in ("pass", "fail", "unknown")
-    )
-    parts = [
-        f'<p class="legend">{legend}</p>',
-        f'<svg id="criteria-chart" role="img" '
-        f'viewBox="0 0 {width} {height}" width="{width}" height="{height}">'
-        "<title>村级标准达标情况 village criteria pass rates</title>",
-    ]
-    y = 5
-    for rid in sorted(rules):
-        first, conds = rules[rid]
-        parts.append(
-            f'<text x="0" y="{y + 18}" font-size="13" font-weight="bold">'
-            f'{_e(first.title_zh)} <tspan fill="#65727f" font-size="11">'
-            f"{_e(rid)} 第{_e(first.clause)}条</tspan></text>"
-        )
-        y += group_h
-        for title, counts in conds.values():
-            total = sum(counts.values())
-            parts.append(f'<g class="criterion-bar"><title>{_e(title)}</title>')
-            parts.append(f'<text x="12" y="{y + 16}" font-size="12">{_e(title)}</text>')
-            x = float(label_w)
-            for key in ("pass", "fail", "unknown"):
-                w = bar_w * counts[key] / total if total else 0.0
-                if w:
-                    parts.append(
-                        f'<rect x="{x:.1f}" y="{y + 4}" width="{w:.1f}" height="16" '
-                        f'fill="{_COLOURS[key]}"/>'
-                    )
-                x += w
-            rate = f"{100 * counts['pass'] / total:.1f}%" if total else "—"
-            parts.append(
-                f'<text x="{label_w + bar_w + 8}" y="{y + 16}" font-size="12">'
-                f"符合 {counts['pass']} · 不符合 {counts['fail']} · 无法判定 {counts['unknown']}"
-                f" ({_e(rate)})</text></g>"
-            )
-            y += row_h
-    parts.append("</svg>")
-    return head + "".join(parts) + "</section>"
 
 
 def _finding_rows(
