@@ -27,7 +27,7 @@ _MISSING = object()
 
 class _SessionRecords:
     """The record side of a :class:`~fupin_rules.engine.live.Session`: record store, subjects,
-    drill-downs and the queries (the session itself sets these attributes up and applies changes)."""
+    drill-downs and the queries (the session sets these attributes up; live_apply applies changes)."""
 
     # set up by Session.__init__
     policy: Policy
