@@ -3,7 +3,8 @@
 :class:`CompilerBase` holds the tables of one policy, as-of date and set of tables: it
 stores values as columns of a kind's frame (bounding their exact integers), carries them
 along parent-index columns, indexes collections by owner and resolves parameters;
-:class:`fupin_rules.batch.compiler.Compiler` compiles expressions on top of it.
+:class:`fupin_rules.batch.compile_aggregate.AggregateCompiler` plans and reduces aggregates on
+top of it and :class:`fupin_rules.batch.compiler.Compiler` compiles expressions.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ import polars as pl
 import pytest
 
 import fupin_rules as fr
-from fupin_rules.batch import compiler as compiler_module
+from fupin_rules.batch import compile_aggregate as aggregate_module
 from fupin_rules.batch import compute
 from fupin_rules.batch.compiler import Compiler
 from fupin_rules.batch.engine import OUTCOME, BatchResult
@@ -65,7 +65,7 @@ def test_segment_sums_and_group_by_agree(
     county: Policy, sample: Dataset, monkeypatch: pytest.MonkeyPatch, parts: int
 ) -> None:
     default = compute(county, sample, ON)
-    monkeypatch.setattr(compiler_module, "_SEGMENT_PARTS", parts)
+    monkeypatch.setattr(aggregate_module, "_SEGMENT_PARTS", parts)
     forced = compute(county, sample, ON)
     for rid, frame in _frames(default).items():
         assert frame.equals(forced.frame(rid)), rid
