@@ -1,9 +1,10 @@
 """The Excel problem list (问题清单): one sheet per level, data to collect, data errors, summary.
 
-:func:`write_problem_list` streams rows (openpyxl write-only mode), so a county run of ~100,000
-findings writes in seconds with flat memory. Identical input gives identical cells: no
-timestamps in any cell, a fixed workbook date (the as-of date) in ``docProps/core.xml`` and on
-every zip entry, and a stable row order, so two runs give identical bytes. The file is written
+:func:`write_problem_list` streams rows (xlsxwriter in constant-memory mode: each row is
+written out once the next one begins), so a county run of ~100,000 findings writes in seconds
+with flat memory. Identical input gives identical cells: no timestamps in any cell, a fixed
+workbook date (the as-of date) in ``docProps/core.xml``, xlsxwriter's one fixed date on every
+zip entry, and a stable row order, so two runs give identical bytes. The file is written
 beside the target and renamed over it when complete.
 
 What each row says (the columns, the two parts of a level sheet, :func:`sheet_order`) is in
@@ -15,19 +16,16 @@ What each row says (the columns, the two parts of a level sheet, :func:`sheet_or
 from __future__ import annotations
 
 import datetime as dt
-import shutil
-import zipfile
+import re
+import tempfile
+import traceback
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet._write_only import WriteOnlyWorksheet
-from openpyxl.writer.excel import ExcelWriter
+from xlsxwriter import Workbook
+from xlsxwriter.format import Format
+from xlsxwriter.worksheet import Worksheet
 
 from fupin_rules.domain.dataset import Dataset
 from fupin_rules.engine.run import Evaluation
@@ -86,61 +84,94 @@ __all__ = [
 
 
 _MAX_CELL = 32_000  # Excel's limit is 32,767 characters per cell
-_HEADER_FONT = Font(bold=True, color="FFFFFF")
-_HEADER_FILL = PatternFill("solid", fgColor="305496")
+#: the control characters an .xlsx cell cannot hold (XML 1.0; the set openpyxl refuses)
+_ILLEGAL_CHARACTERS = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
+#: the cell formats, as xlsxwriter format properties
+_HEADER = {"bold": True, "font_color": "#FFFFFF", "pattern": 1, "bg_color": "#305496"}
 #: long text (the 说明 explanation) wraps inside its column instead of running on one line
-_WRAP = Alignment(wrap_text=True, vertical="top")
+_WRAP = {"text_wrap": True, "valign": "top"}
 #: columns whose text wraps
 _WRAPPED = frozenset({"说明"})
-_TITLE_FONT = Font(bold=True, size=13)
-#: the row heading each part of a level sheet (文件明确规定 / 依据假设)
-_PART_FONT = Font(bold=True, color="1F2933")
-_PART_FILLS = {
-    False: PatternFill("solid", fgColor="DDEBF7"),
-    True: PatternFill("solid", fgColor="E8D5F0"),
-}
-_SECTION_FONT = Font(bold=True)
+_TITLE = {"bold": True, "font_size": 13}
+#: the row heading each part of a level sheet (文件明确规定 / 依据假设): its fill, and its first
+#: cell's font
+_PART_FILLS = {False: "#DDEBF7", True: "#E8D5F0"}
+_PART_FONT = {"bold": True, "font_color": "#1F2933"}
+_SECTION = {"bold": True}
 
 
 def _text(value: str) -> str:
-    value = ILLEGAL_CHARACTERS_RE.sub("", value)
+    value = _ILLEGAL_CHARACTERS.sub("", value)
     if len(value) > _MAX_CELL:
         value = value[:_MAX_CELL] + "…(截断 truncated)"
     return value
 
 
-def _row(ws: WriteOnlyWorksheet, values: Iterable[Any]) -> list[Any]:
-    """Cells for one row: text sanitised, and text starting with "=" kept as text."""
-    out: list[Any] = []
-    for v in values:
-        if isinstance(v, str):
-            v = _text(v) or None  # no cell at all for empty text: smaller, faster
-            if v is not None and v.startswith("="):
-                cell = WriteOnlyCell(ws, value=v)
-                cell.data_type = "s"  # never a formula, whatever the input says
-                v = cell
-        out.append(v)
-    return out
+class _Formats:
+    """The cell formats of one workbook (xlsxwriter formats belong to their workbook)."""
+
+    def __init__(self, wb: Workbook) -> None:
+        self.header = wb.add_format(_HEADER)
+        self.wrap = wb.add_format(_WRAP)
+        self.title = wb.add_format(_TITLE)
+        self.section = wb.add_format(_SECTION)
+        self.part_first = {
+            a: wb.add_format({**_PART_FONT, "pattern": 1, "bg_color": c})
+            for a, c in _PART_FILLS.items()
+        }
+        self.part_fill = {
+            a: wb.add_format({"pattern": 1, "bg_color": c}) for a, c in _PART_FILLS.items()
+        }
 
 
-def _sheet(wb: Workbook, title: str, columns: Sequence[tuple[str, int]]) -> WriteOnlyWorksheet:
+class _Sheet:
+    """One worksheet written row after row (constant memory: a row is on disk once the next
+    begins)."""
+
+    def __init__(self, ws: Worksheet) -> None:
+        self.ws = ws
+        self.row = 0  # the next row to write (0-based)
+
+    def append(self, values: Iterable[Any], formats: Sequence[Format | None] | None = None) -> None:
+        """One row: text sanitised and always text (never a formula, whatever it starts
+        with), integers as numbers, no cell at all for None or empty text."""
+        ws, r = self.ws, self.row
+        for c, v in enumerate(values):
+            if v is None:
+                continue
+            fmt = formats[c] if formats is not None and c < len(formats) else None
+            if isinstance(v, str):
+                v = _text(v)
+                if v:
+                    ws.write_string(r, c, v, fmt)
+            elif isinstance(v, bool):
+                ws.write_boolean(r, c, v, fmt)
+            elif isinstance(v, int | float):
+                ws.write_number(r, c, v, fmt)
+            else:
+                raise TypeError(f"no Excel cell for {type(v).__name__}: {v!r}")
+        self.row = r + 1
+
+    def styled(self, values: Sequence[Any], fmt: Format) -> None:
+        """One row of which every value is written in ``fmt``."""
+        self.append(values, [fmt] * len(values))
+
+
+def _sheet(
+    wb: Workbook, formats: _Formats, title: str, columns: Sequence[tuple[str, int]]
+) -> _Sheet:
     """A streaming sheet with a styled, frozen header row and column widths."""
-    ws: WriteOnlyWorksheet = wb.create_sheet(title)
-    for i, (_, width) in enumerate(columns, start=1):
-        ws.column_dimensions[get_column_letter(i)].width = width
-    ws.freeze_panes = "A2"
-    header = []
-    for name, _ in columns:
-        cell = WriteOnlyCell(ws, value=name)
-        cell.font = _HEADER_FONT
-        cell.fill = _HEADER_FILL
-        header.append(cell)
-    ws.append(header)
-    return ws
+    ws = wb.add_worksheet(title)
+    for i, (_, width) in enumerate(columns):
+        ws.set_column(i, i, width)
+    ws.freeze_panes(1, 0)
+    sheet = _Sheet(ws)
+    sheet.styled([name for name, _ in columns], formats.header)
+    return sheet
 
 
-def _finish(ws: WriteOnlyWorksheet, ncols: int, nrows: int) -> None:
-    ws.auto_filter.ref = f"A1:{get_column_letter(ncols)}{max(nrows, 1) + 1}"
+def _finish(sheet: _Sheet, ncols: int, nrows: int) -> None:
+    sheet.ws.autofilter(0, 0, max(nrows, 1), ncols - 1)
 
 
 #: data rows per sheet: Excel's 1,048,576 rows less the header row
@@ -154,12 +185,21 @@ class _Rows:
     refuses a file with more rows, so the rows go on in the next sheet, header repeated.
     """
 
-    def __init__(self, wb: Workbook, title: str, columns: Sequence[tuple[str, int]]) -> None:
+    def __init__(
+        self, wb: Workbook, formats: _Formats, title: str, columns: Sequence[tuple[str, int]]
+    ) -> None:
         self.wb = wb
+        self.formats = formats
         self.title = title
         self.columns = columns
-        self.sheets: list[WriteOnlyWorksheet] = []
-        self.wrapped = [i for i, (name, _) in enumerate(columns) if name in _WRAPPED]
+        self.sheets: list[_Sheet] = []
+        self.cell_formats: list[Format | None] = [
+            formats.wrap if name in _WRAPPED else None for name, _ in columns
+        ]
+        self.heading_formats = {
+            a: [formats.part_first[a]] + [formats.part_fill[a]] * (len(columns) - 1)
+            for a in (False, True)
+        }
         self.n = 0  # data rows in the current sheet
         self.total = 0
         self._next()
@@ -169,23 +209,14 @@ class _Rows:
             _finish(self.sheets[-1], len(self.columns), self.n)
         k = len(self.sheets) + 1
         title = self.title if k == 1 else f"{self.title} ({k})"
-        self.sheets.append(_sheet(self.wb, title, self.columns))
+        self.sheets.append(_sheet(self.wb, self.formats, title, self.columns))
         self.n = 0
 
     def append(self, values: Iterable[Any]) -> None:
-        """Add one data row (sanitised as :func:`_row`)."""
+        """Add one data row (as :meth:`_Sheet.append`; the 说明 column wrapped)."""
         if self.n >= MAX_DATA_ROWS:
             self._next()
-        ws = self.sheets[-1]
-        cells = _row(ws, values)
-        for i in self.wrapped:
-            v = cells[i] if i < len(cells) else None
-            if isinstance(v, str):
-                v = WriteOnlyCell(ws, value=v)
-            if isinstance(v, Cell):
-                v.alignment = _WRAP
-                cells[i] = v
-        ws.append(cells)
+        self.sheets[-1].append(values, self.cell_formats)
         self.n += 1
         self.total += 1
 
@@ -193,15 +224,12 @@ class _Rows:
         """A row heading one part of the sheet: bold text in the first cell, the row filled."""
         if self.n >= MAX_DATA_ROWS:
             self._next()
-        ws = self.sheets[-1]
-        cells = []
-        for i in range(len(self.columns)):
-            cell = WriteOnlyCell(ws, value=_text(text) if i == 0 else None)
-            cell.fill = _PART_FILLS[assumed]
-            if i == 0:
-                cell.font = _PART_FONT
-            cells.append(cell)
-        ws.append(cells)
+        sheet = self.sheets[-1]
+        first, *rest = self.heading_formats[assumed]
+        sheet.ws.write_string(sheet.row, 0, _text(text), first)
+        for c, fmt in enumerate(rest, start=1):
+            sheet.ws.write_blank(sheet.row, c, None, fmt)
+        sheet.row += 1
         self.n += 1
         self.total += 1
 
@@ -210,40 +238,27 @@ class _Rows:
         _finish(self.sheets[-1], len(self.columns), self.n)
 
 
-def _summary_sheet(wb: Workbook, ev: Evaluation, subjects: SubjectDirectory) -> None:
-    ws: WriteOnlyWorksheet = wb.create_sheet("汇总")
-    for col, width in zip("ABCDEFGHIJ", (36, 40, 14, 8, 12, 10, 10, 10, 10, 10), strict=True):
-        ws.column_dimensions[col].width = width
+def _summary_sheet(
+    wb: Workbook, formats: _Formats, ev: Evaluation, subjects: SubjectDirectory
+) -> None:
+    ws = wb.add_worksheet("汇总")
+    for col, width in enumerate((36, 40, 14, 8, 12, 10, 10, 10, 10, 10)):
+        ws.set_column(col, col, width)
+    sheet = _Sheet(ws)
 
-    def title(text: str, font: Font = _SECTION_FONT) -> None:
-        cell = WriteOnlyCell(ws, value=text)
-        cell.font = font
-        ws.append([cell])
+    def title(text: str, fmt: Format = formats.section) -> None:
+        sheet.styled([text], fmt)
 
     def header(names: Sequence[str]) -> None:
-        cells = []
-        for n in names:
-            cell = WriteOnlyCell(ws, value=n)
-            cell.font = _HEADER_FONT
-            cell.fill = _HEADER_FILL
-            cells.append(cell)
-        ws.append(cells)
+        sheet.styled(names, formats.header)
 
     s = summary(ev)
-    title("扶贫政策回头看 问题清单 (problem list)", _TITLE_FONT)
-    ws.append(
-        _row(
-            ws,
-            [
-                "政策 policy",
-                f"{ev.policy_id} {ev.policy_version}",
-            ],
-        )
-    )
+    title("扶贫政策回头看 问题清单 (problem list)", formats.title)
+    sheet.append(["政策 policy", f"{ev.policy_id} {ev.policy_version}"])
     notice = not_in_force_notice(ev)
     if notice:
-        ws.append(_row(ws, ["不在效力期 not in force", notice[0]]))
-        ws.append(_row(ws, ["", notice[1]]))
+        sheet.append(["不在效力期 not in force", notice[0]])
+        sheet.append(["", notice[1]])
     for label, value in (
         ("内容哈希 content hash", ev.policy_hash),
         ("判定日期 as of", ev.on.isoformat()),
@@ -257,48 +272,42 @@ def _summary_sheet(wb: Workbook, ev: Evaluation, subjects: SubjectDirectory) -> 
         ("被拒输入行 rejected input rows", s["rejected_rows"]),
         ("评估失败单元 failed units", s["unit_errors"]),
     ):
-        ws.append(_row(ws, [label, value]))
-    ws.append([])
+        sheet.append([label, value])
+    sheet.append([])
 
     title("按规则统计 (counts by rule and verdict)")
     header(["规则编号", "问题", "条款", "类型", "对象类型", "符合", "不符合", "无法判定", "合计"])
     for t in ev.rule_tallies():  # every engine's counts, passes listed or not
-        ws.append(
-            _row(
-                ws,
-                [
-                    t.rule_id,
-                    t.title_zh,
-                    t.clause,
-                    RULE_KIND_ZH.get(t.rule_kind, t.rule_kind),
-                    KIND_ZH.get(t.subject_kind, t.subject_kind),
-                    t.passed,
-                    t.failed,
-                    t.unknown,
-                    t.total,
-                ],
-            )
+        sheet.append(
+            [
+                t.rule_id,
+                t.title_zh,
+                t.clause,
+                RULE_KIND_ZH.get(t.rule_kind, t.rule_kind),
+                KIND_ZH.get(t.subject_kind, t.subject_kind),
+                t.passed,
+                t.failed,
+                t.unknown,
+                t.total,
+            ]
         )
-    ws.append([])
+    sheet.append([])
 
     title("按村统计 (problems per village)")
     header(["村编码", "村名称", "不符合", "其中村级", "其中户级", "其中人员", "无法判定"])
     for vid, c in village_counts(ev, subjects):
-        ws.append(
-            _row(
-                ws,
-                [
-                    vid or "(未归村 no village)",
-                    subjects.name("village", vid) if vid else "",
-                    c["fail"],
-                    c["fail:village"],
-                    c["fail:household"],
-                    c["fail:person"],
-                    c["unknown"],
-                ],
-            )
+        sheet.append(
+            [
+                vid or "(未归村 no village)",
+                subjects.name("village", vid) if vid else "",
+                c["fail"],
+                c["fail:village"],
+                c["fail:household"],
+                c["fail:person"],
+                c["unknown"],
+            ]
         )
-    ws.append([])
+    sheet.append([])
 
     title("待补数据按字段 (missing data by field)")
     header(["字段", "字段名称", "对象类型", "缺失对象数", "受阻判定数"])
@@ -308,7 +317,7 @@ def _summary_sheet(wb: Workbook, ev: Evaluation, subjects: SubjectDirectory) -> 
         entry[1] += 1
         entry[2] += len(fs)
     for (fld, kind), (label, n_subjects, n_findings) in sorted(by_field.items()):
-        ws.append(_row(ws, [fld, label, KIND_ZH.get(kind, kind), n_subjects, n_findings]))
+        sheet.append([fld, label, KIND_ZH.get(kind, kind), n_subjects, n_findings])
 
 
 def write_problem_list(
@@ -333,116 +342,108 @@ def write_problem_list(
     by village. With a ``tracking`` (``check --store``/``--since``) a 整改台账 sheet follows
     汇总: each open problem with its status, village, 帮扶责任人, first seen and days open.
     """
+
     subjects = SubjectDirectory.from_dataset(dataset)
-    wb = Workbook(write_only=True)
     # a fixed date keeps docProps stable for identical input
     stamp = dt.datetime.combine(ev.on, dt.time())
-    wb.properties.creator = "fupin_rules"
-    wb.properties.title = f"问题清单 {ev.policy_id} {ev.policy_version} {ev.on.isoformat()}"
-    wb.properties.created = stamp
-    wb.properties.modified = stamp
+    with (
+        replacing(path, "wb") as fh,
+        tempfile.TemporaryDirectory(prefix="fupin-xlsx-") as scratch,
+    ):
+        # constant memory: each row goes to a scratch file once the next row begins
+        wb = Workbook(
+            fh,
+            {
+                "constant_memory": True,
+                "tmpdir": scratch,
+                "strings_to_numbers": False,
+                "strings_to_formulas": False,
+                "strings_to_urls": False,
+            },
+        )
+        wb.set_properties(
+            {
+                "author": "fupin_rules",
+                "title": f"问题清单 {ev.policy_id} {ev.policy_version} {ev.on.isoformat()}",
+                "created": stamp,  # also dcterms:modified
+            }
+        )
+        formats = _Formats(wb)
+        _summary_sheet(wb, formats, ev, subjects)
+        if tracking is not None:  # 整改台账: open problems with status, 帮扶责任人, days open
+            from fupin_rules.reports.rectification import LEDGER_COLUMNS, ledger_rows
 
-    _summary_sheet(wb, ev, subjects)
+            ledger = _Rows(
+                wb, formats, "整改台账", LEDGER_COLUMNS
+            )  # continued past Excel's row limit
+            for row in ledger_rows(tracking):
+                ledger.append(row)
+            ledger.close()
 
-    if tracking is not None:  # 整改台账: open problems with status, 帮扶责任人, days open
-        from fupin_rules.reports.rectification import LEDGER_COLUMNS, ledger_rows
+        by_level: dict[str, list[Finding]] = {level: [] for level in LEVELS}
+        for f in report_findings(ev):
+            by_level[level_of(f.subject_kind)].append(f)
+        for level, (sheet_title, _) in LEVELS.items():
+            columns = _COUNTY_COLUMNS if level == "county" else _FINDING_COLUMNS
+            sheet = _Rows(wb, formats, sheet_title, columns)
+            rows = (_county_rows if level == "county" else _level_rows)(by_level[level], subjects)
+            for values in rows:
+                if isinstance(values, _Part):
+                    sheet.heading(values.text, values.assumed)
+                else:
+                    sheet.append(values)
+            sheet.close()
 
-        ledger = _Rows(wb, "整改台账", LEDGER_COLUMNS)  # continued past Excel's row limit
-        for row in ledger_rows(tracking):
-            ledger.append(row)
-        ledger.close()
-
-    by_level: dict[str, list[Finding]] = {level: [] for level in LEVELS}
-    for f in report_findings(ev):
-        by_level[level_of(f.subject_kind)].append(f)
-    for level, (sheet_title, _) in LEVELS.items():
-        columns = _COUNTY_COLUMNS if level == "county" else _FINDING_COLUMNS
-        sheet = _Rows(wb, sheet_title, columns)
-        rows = (_county_rows if level == "county" else _level_rows)(by_level[level], subjects)
-        for values in rows:
-            if isinstance(values, _Part):
-                sheet.heading(values.text, values.assumed)
-            else:
-                sheet.append(values)
+        sheet = _Rows(wb, formats, "待补数据", _MISSING_COLUMNS)
+        for kind, sid, fld, label, fs in missing_data(ev):
+            sheet.append(
+                [
+                    *subjects.where(kind, sid),
+                    fld,
+                    label,
+                    len(fs),
+                    _blocked(fs),
+                ]
+            )
         sheet.close()
 
-    sheet = _Rows(wb, "待补数据", _MISSING_COLUMNS)
-    for kind, sid, fld, label, fs in missing_data(ev):
-        sheet.append(
-            [
-                *subjects.where(kind, sid),
-                fld,
-                label,
-                len(fs),
-                _blocked(fs),
-            ]
-        )
-    sheet.close()
-
-    sheet = _Rows(wb, "数据错误", _ERROR_COLUMNS)
-    for i in ev.data_issues:
-        sheet.append(
-            [
-                "输入提示 input warning"
-                if i.severity == "warning"
-                else "输入行被拒 rejected row"
-                if i.row is not None
-                else "输入未读 not read",
-                i.source,
-                i.table,
-                i.row,
-                i.record_id or "",
-                i.field or "",
-                i.column or "",
-                i.message,
-            ]
-        )
-    for e in ev.errors:
-        sheet.append(
-            [
-                "单元评估失败 failed unit",
-                "",
-                e.stratum,
-                None,
-                f"{KIND_ZH.get(e.subject_kind, e.subject_kind)} {e.subject_id}",
-                "",
-                "",
-                e.message,
-            ]
-        )
-    sheet.close()
-    with replacing(path, "wb") as fh, _StampedZip(fh, stamp) as archive:
-        # not wb.save(): openpyxl's save_workbook stamps dcterms:modified with the wall clock
-        ExcelWriter(wb, archive).write_data()
-
-
-class _StampedZip(zipfile.ZipFile):
-    """A deflated zip whose every entry carries one fixed date (the as-of date), not the time
-    of writing, so the same workbook gives the same bytes."""
-
-    def __init__(self, file: Any, stamp: dt.datetime) -> None:
-        super().__init__(file, "w", zipfile.ZIP_DEFLATED, allowZip64=True)
-        self._date_time = (max(stamp.year, 1980), stamp.month, stamp.day, 0, 0, 0)
-
-    def _info(self, name: str) -> zipfile.ZipInfo:
-        info = zipfile.ZipInfo(name, date_time=self._date_time)
-        info.compress_type = zipfile.ZIP_DEFLATED
-        info.external_attr = 0o600 << 16
-        return info
-
-    def writestr(  # type: ignore[override]
-        self, zinfo_or_arcname: str | zipfile.ZipInfo, data: bytes | str, *args: Any, **kw: Any
-    ) -> None:
-        if isinstance(zinfo_or_arcname, str):
-            zinfo_or_arcname = self._info(zinfo_or_arcname)
-        super().writestr(zinfo_or_arcname, data, *args, **kw)
-
-    def write(  # type: ignore[override]
-        self, filename: Any, arcname: str | None = None, *args: Any, **kw: Any
-    ) -> None:
-        # openpyxl adds each write-only sheet from its temporary file: stream it, dated
-        with (
-            open(filename, "rb") as src,
-            self.open(self._info(arcname or str(filename)), "w") as dst,
-        ):
-            shutil.copyfileobj(src, dst, 1 << 20)
+        sheet = _Rows(wb, formats, "数据错误", _ERROR_COLUMNS)
+        for i in ev.data_issues:
+            sheet.append(
+                [
+                    "输入提示 input warning"
+                    if i.severity == "warning"
+                    else "输入行被拒 rejected row"
+                    if i.row is not None
+                    else "输入未读 not read",
+                    i.source,
+                    i.table,
+                    i.row,
+                    i.record_id or "",
+                    i.field or "",
+                    i.column or "",
+                    i.message,
+                ]
+            )
+        for e in ev.errors:
+            sheet.append(
+                [
+                    "单元评估失败 failed unit",
+                    "",
+                    e.stratum,
+                    None,
+                    f"{KIND_ZH.get(e.subject_kind, e.subject_kind)} {e.subject_id}",
+                    "",
+                    "",
+                    e.message,
+                ]
+            )
+        sheet.close()
+        try:
+            wb.close()
+        except BaseException as exc:
+            # xlsxwriter leaves its zip open on an error (an interrupt, a full disk): release it
+            # now, while the file it writes to is open, not at a later collection that reports
+            # "seek of closed file"; the partial file is then removed by replacing()
+            traceback.clear_frames(exc.__traceback__)
+            raise

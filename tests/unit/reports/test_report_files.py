@@ -7,6 +7,7 @@ previous good ones; xlsx bytes differed between runs (``dcterms:modified`` was t
 from __future__ import annotations
 
 import datetime as dt
+import tempfile
 import time
 import zipfile
 from pathlib import Path
@@ -15,7 +16,6 @@ from typing import Any
 import attrs
 import openpyxl
 import pytest
-from openpyxl.writer.excel import ExcelWriter
 
 import fupin_rules as fr
 import fupin_rules.reports.json_report as json_report
@@ -57,14 +57,25 @@ def test_interrupted_workbook_keeps_the_previous_one(
     path = tmp_path / "problems.xlsx"
     write_problem_list(failing_village, path)
     before = path.read_bytes()
+    scratch = tmp_path / "scratch"  # where the writer keeps its rows until the zip is written
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    real_write = zipfile.ZipFile.write
+    parts: list[str] = []
 
-    def interrupt(self: ExcelWriter) -> None:
-        raise KeyboardInterrupt
+    def interrupt(self: zipfile.ZipFile, filename: Any, arcname: Any = None, *a: Any) -> None:
+        if parts and "worksheets/" in str(arcname):
+            raise KeyboardInterrupt
+        parts.append(str(arcname))
+        real_write(self, filename, arcname, *a)
 
-    # after the sheets went into the zip, before it is complete
-    monkeypatch.setattr(ExcelWriter, "_write_chartsheets", interrupt)
+    # after some parts went into the zip, before it is complete
+    monkeypatch.setattr(zipfile.ZipFile, "write", interrupt)
     with pytest.raises(KeyboardInterrupt):
         write_problem_list(failing_village, path)
+    assert parts  # interrupted while the zip was being written
+    monkeypatch.undo()
+    assert list(scratch.iterdir()) == []  # no scratch file left behind
     assert path.read_bytes() == before
     assert openpyxl.load_workbook(path).sheetnames[0] == "汇总"
     assert _leftovers(tmp_path) == []
@@ -109,8 +120,9 @@ def test_failed_html_report_keeps_the_previous_one(
 def test_workbook_bytes_are_identical_run_after_run(
     failing_village: fr.Evaluation, tmp_path: Path
 ) -> None:
-    """Every zip entry and ``dcterms:created``/``modified`` carry the as-of date, so two runs
-    seconds apart give the same bytes (a report is evidence; its digest must be stable)."""
+    """``dcterms:created``/``modified`` carry the as-of date and every zip entry one fixed date
+    (xlsxwriter's 1980-01-31), never the time of writing, so two runs seconds apart give the
+    same bytes (a report is evidence; its digest must be stable)."""
     a, b = tmp_path / "a.xlsx", tmp_path / "b.xlsx"
     write_problem_list(failing_village, a)
     time.sleep(2.1)  # zip times have a two-second resolution
@@ -118,8 +130,10 @@ def test_workbook_bytes_are_identical_run_after_run(
     assert a.read_bytes() == b.read_bytes()
     on = failing_village.on
     with zipfile.ZipFile(a) as z:
-        assert {i.date_time[:3] for i in z.infolist()} == {(on.year, on.month, on.day)}
+        dates = {i.date_time for i in z.infolist()}
         core = z.read("docProps/core.xml").decode("utf-8")
+    today = dt.date.today()
+    assert len(dates) == 1 and next(iter(dates))[:3] != (today.year, today.month, today.day)
     assert f'<dcterms:modified xsi:type="dcterms:W3CDTF">{on.isoformat()}T00:00:00Z' in core
     props = openpyxl.load_workbook(a).properties
     assert props.modified == props.created == dt.datetime.combine(on, dt.time())
