@@ -1,6 +1,7 @@
 """Aggregates of the batch compiler: their parts, the reduction by owner, fused prefetching.
 
-An aggregate compiles its value and filter in the child kind's frame, reduces its parts with one pass per
+An aggregate compiles its value and filter in the child kind's frame (recording their read
+sites, :class:`~fupin_rules.batch.sites.AggregateSites`), reduces its parts with one pass per
 owner (segment sums or one ``group_by(owner index).agg(...)``) and scatters the results back
 to the owner frame; :meth:`AggregateCompiler.prefetch` reduces the aggregates of one
 collection together. :class:`~fupin_rules.batch.compiler.Compiler` adds the expression walker.
@@ -15,6 +16,7 @@ import polars as pl
 from fupin_rules.batch.compile_frames import CompilerBase
 from fupin_rules.batch.compile_ops import _guard, _static, typed_null
 from fupin_rules.batch.compile_reduce import _AggregatePlan, _segment_reduce
+from fupin_rules.batch.sites import AggregateSites, Recorder, Site
 from fupin_rules.batch.values import (
     I128,
     BoolV,
@@ -50,13 +52,21 @@ RULE_ERRORS: tuple[type[Exception], ...] = (
 class AggregateCompiler(CompilerBase):
     """Plans, reduces and prefetches aggregates (the expression walker is the subclass's)."""
 
-    def value(self, node: Expr, kind: str) -> Value:
+    def value(self, node: Expr, kind: str, record: Recorder | None = None) -> Value:
         """The column value of ``node`` at ``kind`` (see :class:`~fupin_rules.batch.compiler.Compiler`)."""
         raise NotImplementedError
 
-    def boolean(self, node: Expr, kind: str) -> pl.Expr:
+    def boolean(self, node: Expr, kind: str, record: Recorder | None = None) -> pl.Expr:
         """A condition's Boolean expression (see :class:`~fupin_rules.batch.compiler.Compiler`)."""
         raise NotImplementedError
+
+    def aggregate_sites(self, owner: str, node: Aggregate) -> AggregateSites:
+        """The record of a local aggregate of ``owner`` (made when it was planned)."""
+        found = self._aggregate_sites.get((owner, node))
+        if found is None:
+            self._aggregate_plan(node, owner)
+            found = self._aggregate_sites[(owner, node)]
+        return found
 
     def prefetch(
         self, roots: Iterable[tuple[str, Expr]], owners: Container[str] | None = None
@@ -152,8 +162,25 @@ class AggregateCompiler(CompilerBase):
         """
         collection = node.collection.names[-1]
         child, index = self.owner_index(owner, collection)
-        value = None if node.value is None else self.value(node.value, child)
-        filt = None if node.filter is None else self.boolean(node.filter, child)
+        value = filt = None
+        value_sites = filter_sites = None
+        if node.value is not None:
+            rec = Recorder()
+            value = self.value(node.value, child, rec)
+            value_sites = rec.done(child, node.value)
+        if node.filter is not None:
+            rec = Recorder()
+            filt = self.boolean(node.filter, child, rec)
+            filter_sites = rec.done(child, node.filter)
+        self._aggregate_sites[(owner, node)] = AggregateSites(
+            owner,
+            node,
+            child,
+            filt,
+            filter_sites,
+            value_sites,
+            any(_has_params(s) for r in (filter_sites, value_sites) if r for s in r.sites),
+        )
         func = node.func
         rows = self.frame(child).height
         if not self.tables.supplied[child]:
@@ -372,3 +399,10 @@ class AggregateCompiler(CompilerBase):
 #: more (measured on the 100k county with the aggregates of a collection reduced together: the
 #: ``group_by`` of 28 document parts beats 28 cumulative sums; 1-2 parts are a tie or better)
 _SEGMENT_PARTS = 2
+
+
+def _has_params(site: Site) -> bool:
+    """Whether a recorded site is a parameter or an aggregate whose child scope reads one."""
+    if site.tag == "param":
+        return True
+    return site.tag == "params" and site.aggregate is not None and site.aggregate.has_params

@@ -17,6 +17,7 @@ import polars as pl
 from fupin_rules.batch.compile_ops import ItemList
 from fupin_rules.batch.compile_reduce import _Segments
 from fupin_rules.batch.frames import TOO_LARGE, Tables, parent_column
+from fupin_rules.batch.sites import AggregateSites, ExprSites
 from fupin_rules.batch.values import (
     ConstList,
     ListV,
@@ -27,7 +28,7 @@ from fupin_rules.batch.values import (
 from fupin_rules.domain.entities import ENTITIES
 from fupin_rules.domain.schema import LINKS
 from fupin_rules.errors import BatchOverflowError, BatchUnsupportedError
-from fupin_rules.expr.ir import Expr
+from fupin_rules.expr.ir import Aggregate, Expr
 from fupin_rules.expr.values import to_value
 from fupin_rules.policy.model import Policy, ResolvedParameter, Variable
 
@@ -59,6 +60,10 @@ class CompilerBase:
         self._n = 0
         #: (kind, field) -> the largest magnitude of a number column's numerators
         self._bounds: dict[tuple[str, str], int] = {}
+        #: (owner, local aggregate) -> what its children read (recorded when it is planned)
+        self._aggregate_sites: dict[tuple[str, Aggregate], AggregateSites] = {}
+        #: (kind, variable) -> the read sites of its expression (recorded when it is compiled)
+        self._variable_sites: dict[tuple[str, str], ExprSites] = {}
         #: caches of other modules (explanations) keyed by their own tuples
         self.extra: dict[tuple[Any, ...], Any] = {}
 

@@ -36,7 +36,9 @@ aggregates, in evaluation order, honouring ``and``/``or``/``coalesce`` short-cir
 parameters used (with their periods) and the missing input fields behind unknown conditions.
 Missing fields are reproduced for fields read directly or through parent paths and derived
 variables of the subject's own scope chain; children behind an unknown aggregate are named
-in the same order and up to the same limit (see :mod:`fupin_rules.batch.explain`).
+in the same order and up to the same limit (see :mod:`fupin_rules.batch.explain`). The
+explanation reads what :func:`compile_rule` recorded while compiling the rule
+(:attr:`RuleFrame.sites`, :mod:`fupin_rules.batch.sites`): the rule is walked once.
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ import polars as pl
 from fupin_rules.batch.compiler import RULE_ERRORS, Compiler
 from fupin_rules.batch.frames import KEY, Tables, tables_from_dataset, tables_from_frames
 from fupin_rules.batch.plan import rule_error, subject_mask
+from fupin_rules.batch.sites import ExprSites, Recorder, RuleSites
 from fupin_rules.batch.values import ConstList, NumV, Value, kleene_all
 from fupin_rules.domain.dataset import DataIssue, Dataset, LoadResult
 from fupin_rules.engine.run import Evaluation, SubjectError, tallies_from_counts
@@ -102,6 +105,9 @@ class RuleFrame:
     rule: Rule
     frame: pl.DataFrame
     outputs: dict[str, Value] = attrs.field(factory=dict)
+    #: the compiled parts and their read sites, recorded while compiling the rule (what the
+    #: explainer reads); None for a rule not in force
+    sites: RuleSites | None = None
 
 
 @attrs.define
@@ -175,12 +181,18 @@ def compile_rule(compiler: Compiler, rule: Rule) -> RuleFrame:
     exprs: dict[str, pl.Expr] = {SUBJECT: pl.col(KEY)}
     pre: dict[str, pl.Expr] = {}
     applies: pl.Expr | None = None
+    applies_sites = amount_sites = None
     if rule.applies_if is not None:
-        pre["__rule.applies"] = compiler.boolean(rule.applies_if.expr, kind)
+        rec = Recorder()
+        pre["__rule.applies"] = compiler.boolean(rule.applies_if.expr, kind, rec)
+        applies_sites = rec.done(kind, rule.applies_if.expr)
         applies = pl.col("__rule.applies")
     conds: list[pl.Expr] = []
+    cond_sites: list[ExprSites] = []
     for i, c in enumerate(rule.conditions):
-        pre[f"__rule.c{i}"] = compiler.boolean(c.expr, kind)
+        rec = Recorder()
+        pre[f"__rule.c{i}"] = compiler.boolean(c.expr, kind, rec)
+        cond_sites.append(rec.done(kind, c.expr))
         conds.append(pl.col(f"__rule.c{i}"))
     all_expr = kleene_all(conds)
     all_pass = pl.col("__rule.all")
@@ -205,7 +217,9 @@ def compile_rule(compiler: Compiler, rule: Rule) -> RuleFrame:
         exprs[f"cond.{c.id}"] = pl.when(evaluated).then(outcome_expr(e)).otherwise(None)
     passed = evaluated & all_pass.fill_null(False)  # verdict == "pass"
     if rule.amount is not None:
-        amount = compiler.value(rule.amount.expr, kind)
+        rec = Recorder()
+        amount = compiler.value(rule.amount.expr, kind, rec)
+        amount_sites = rec.done(kind, rule.amount.expr)
         if not isinstance(amount, NumV):
             raise TypeError(f"rule {rule.id}: the amount is not a number")
         point = amount.is_point().fill_null(False) if amount.hi is not None else pl.lit(True)
@@ -215,8 +229,11 @@ def compile_rule(compiler: Compiler, rule: Rule) -> RuleFrame:
         # an amount that is not known (a parameter before its first value) is never a pass
         exprs[VERDICT] = pl.when(passed & ~ok).then(_word("unknown")).otherwise(verdict)
     outputs: dict[str, Value] = {}
+    output_sites: list[ExprSites] = []
     for out in rule.outputs:
-        v = compiler.value(out.expr, kind)
+        rec = Recorder()
+        v = compiler.value(out.expr, kind, rec)
+        output_sites.append(rec.done(kind, out.expr))
         outputs[out.id] = v
         exprs.update(_output_columns(out.id, v, applicable))
     mask = subject_mask(compiler, kind)
@@ -229,7 +246,15 @@ def compile_rule(compiler: Compiler, rule: Rule) -> RuleFrame:
         .select([e.alias(n) for n, e in exprs.items()])
         .collect()
     )
-    return RuleFrame(rule, result, outputs)
+    sites = RuleSites(
+        pre.get("__rule.applies"),
+        tuple(pre[f"__rule.c{i}"] for i in range(len(rule.conditions))),
+        applies_sites,
+        tuple(cond_sites),
+        amount_sites,
+        tuple(output_sites),
+    )
+    return RuleFrame(rule, result, outputs, sites)
 
 
 def _not_in_force(compiler: Compiler, rule: Rule) -> RuleFrame:

@@ -23,17 +23,15 @@ import polars as pl
 from fupin_rules._gc import gc_paused
 from fupin_rules.batch.compiler import RULE_ERRORS, Compiler
 from fupin_rules.batch.explain_drill import drill_finder
-from fupin_rules.batch.explain_sites import Site, not_false, sites
+from fupin_rules.batch.explain_missing import MissingFinder
+from fupin_rules.batch.explain_sites import expand
 from fupin_rules.batch.frames import KEY
 from fupin_rules.batch.plan import CHARTED_KINDS, rule_error, subject_mask
+from fupin_rules.batch.sites import ExprSites, RuleSites, Site, not_false
 from fupin_rules.batch.values import BoolV, ConstList, DateV, ListV, NumV, StrV, Value
 from fupin_rules.engine.evaluate import build_finding, not_in_force, to_decimal_yuan
 from fupin_rules.expr.deadline import deadline_state
-from fupin_rules.expr.ir import (
-    Call,
-    Expr,
-    Path,
-)
+from fupin_rules.expr.ir import Call, Path
 from fupin_rules.expr.values import UNKNOWN, Interval
 from fupin_rules.findings.model import (
     ConditionResult,
@@ -48,7 +46,7 @@ from fupin_rules.findings.model import (
 from fupin_rules.policy.model import Condition, Rule
 from fupin_rules.policy.reads import read_info
 
-__all__ = ["Site", "decode", "encode", "materialize_findings", "sites"]
+__all__ = ["decode", "encode", "materialize_findings"]
 
 
 # --- encoding values as columns and back ---------------------------------------------------
@@ -134,6 +132,8 @@ class _Part:
     """A condition (or applies_if / amount / output) with its sites and column prefixes."""
 
     cond: Condition | None
+    #: the sites as the compiler recorded them (what the missing-data finder reads)
+    recorded: ExprSites
     sites: list[tuple[Site, str, str]]  # (site, reach column, value prefix)
     #: per site: (reach column, parameter?, key, decoder, label, parameters behind); built once
     plan: list[tuple[str, str, str, Any, str, tuple[str, ...]]] | None = None
@@ -155,8 +155,6 @@ def materialize_findings(
     engine cannot compile) adds an error row there and the other rules go on; otherwise the
     error is raised.
     """
-    from fupin_rules.batch.explain_missing import MissingFinder
-
     c: Compiler = result.compiler
     findings: list[Finding] = []
     na_total = 0
@@ -176,7 +174,7 @@ def _all_findings(
     result: Any,
     mode: str,
     keep_not_applicable: bool,
-    missing_finder: Any,
+    missing_finder: MissingFinder,
     findings: list[Finding],
     errors: list[Any] | None,
 ) -> int:
@@ -193,7 +191,7 @@ def _all_findings(
         if keep_not_applicable:
             wanted.append("not_applicable")
         try:
-            found = _rule_findings(c, rf.rule, frame, wanted, rf.outputs, missing_finder)
+            found = _rule_findings(c, rf.rule, frame, wanted, rf.outputs, rf.sites, missing_finder)
         except RULE_ERRORS as exc:
             if errors is None:
                 raise
@@ -209,9 +207,10 @@ def _rule_findings(
     frame: pl.DataFrame,
     wanted: list[str],
     outputs: dict[str, Value],
-    missing_finder: Any,
+    recorded: RuleSites | None,
+    missing_finder: MissingFinder,
 ) -> list[Finding]:
-
+    """The findings of one rule from its result frame and what compiling it recorded."""
     kind = rule.entity
     selected = frame.filter(pl.col("verdict").is_in(wanted))
     if selected.height == 0:
@@ -223,12 +222,12 @@ def _rule_findings(
             build_finding(rule, c.policy, kind, sid, c.on, na, None, (), (), {}, nif)
             for sid in selected["subject_id"].to_list()
         ]
-    # reach of each part of the rule
-    applies = None if rule.applies_if is None else c.boolean(rule.applies_if.expr, kind)
+    # reach of each part of the rule, from the parts and sites compile_rule recorded
+    assert recorded is not None  # a rule in force was compiled
+    applies = recorded.applies
     evaluated = pl.lit(True) if applies is None else applies.fill_null(False)
-    conds = [c.boolean(x.expr, kind) for x in rule.conditions]
     all_pass = pl.lit(True)
-    for e in conds:
+    for e in recorded.conditions:
         all_pass = all_pass & e
     passed = evaluated & all_pass.fill_null(False)
     not_na = pl.lit(True) if applies is None else not_false(applies)
@@ -236,9 +235,10 @@ def _rule_findings(
     value_prefix: dict[tuple[str, str], str] = {}
     counter = [0]
 
-    def part(cond: Condition | None, expr: Expr, reach: pl.Expr) -> _Part:
+    def part(cond: Condition | None, at: ExprSites, reach: pl.Expr) -> _Part:
         entries: list[tuple[Site, str, str]] = []
-        for s in sites(c, expr, kind, reach):
+        for s in expand(c, at, reach):
+            assert s.reach is not None
             counter[0] += 1
             rcol = f"_r{counter[0]}"
             cols[rcol] = s.reach
@@ -253,17 +253,21 @@ def _rule_findings(
                     if s.deadline is not None:
                         cols.update(encode(f"{prefix}.dl", s.deadline))
             entries.append((s, rcol, prefix))
-        return _Part(cond, entries)
+        return _Part(cond, at, entries)
 
     applies_part = None
     if rule.applies_if is not None:
-        applies_part = part(rule.applies_if, rule.applies_if.expr, pl.lit(True))
-    cond_parts = [part(x, x.expr, evaluated) for x in rule.conditions]
+        assert recorded.applies_sites is not None
+        applies_part = part(rule.applies_if, recorded.applies_sites, pl.lit(True))
+    cond_parts = [
+        part(x, at, evaluated)
+        for x, at in zip(rule.conditions, recorded.condition_sites, strict=True)
+    ]
     extra_parts: list[_Part] = []
-    if rule.amount is not None:
-        extra_parts.append(part(None, rule.amount.expr, passed))
-    for out in rule.outputs:
-        extra_parts.append(part(None, out.expr, not_na))
+    if recorded.amount_sites is not None:
+        extra_parts.append(part(None, recorded.amount_sites, passed))
+    for at in recorded.output_sites:
+        extra_parts.append(part(None, at, not_na))
     out_cols: dict[str, pl.Expr] = {}
     for name, v in outputs.items():
         out_cols.update(encode(f"_o.{name}", v))
@@ -338,7 +342,7 @@ def _condition_result(
     sid: str,
     row: dict[str, Any],
     params: dict[str, ParameterUse],
-    missing_finder: Any,
+    missing_finder: MissingFinder,
     p: _Part,
     outcome: Outcome,
 ) -> ConditionResult:

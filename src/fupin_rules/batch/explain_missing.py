@@ -9,7 +9,10 @@ fields, at most :data:`~fupin_rules.engine.evaluate.MAX_MISSING_LISTED` per cond
 Here the same walk runs over columns: for an expression at a kind, one frame holds, for every
 read site and every record of the kind, whether the site is reached and whether its value is
 unknown; children are visited in row order (the order of the reference's collections). The
-walk is lazy and stops at the limit, so only materialised unknown findings pay for it.
+walk is lazy and stops at the limit, so only materialised unknown findings pay for it. The
+read sites are the ones the compiler recorded while compiling the condition, the derived
+variables and the aggregates' child scopes (:mod:`fupin_rules.batch.sites`): the expressions
+are not walked again.
 """
 
 from __future__ import annotations
@@ -20,8 +23,8 @@ from typing import Any
 import polars as pl
 
 from fupin_rules.batch.compiler import Compiler
-from fupin_rules.batch.explain_sites import sites
 from fupin_rules.batch.frames import KEY, parent_column
+from fupin_rules.batch.sites import AggregateSites, ExprSites, Site
 from fupin_rules.batch.values import ConstList, NumV
 from fupin_rules.domain.schema import LINKS
 from fupin_rules.engine.evaluate import MAX_MISSING_LISTED
@@ -39,23 +42,25 @@ class MissingFinder:
 
     def __init__(self, compiler: Compiler) -> None:
         self.c = compiler
-        self._tables: dict[tuple[str, Expr], tuple[dict[str, list[Any]], list[Any]]] = {}
+        self._tables: dict[tuple[str, Expr], tuple[dict[str, list[Any]], list[Site]]] = {}
         self._rows: dict[str, dict[str, int]] = {}
         self._children: dict[tuple[str, str], dict[int, list[int]]] = {}
         self._filters: dict[tuple[str, Expr], list[Any]] = {}
         self._parents: dict[tuple[str, str], list[Any]] = {}
         self._keys: dict[str, list[str]] = {}
-        self._site_columns: dict[tuple[str, int], tuple[Expr, list[Any]]] = {}
+        self._site_columns: dict[int, tuple[ExprSites, list[Any]]] = {}
 
     def find(
         self, kind: str, subject: str, part: Any, row: dict[str, Any]
     ) -> tuple[MissingField, ...]:
-        """The missing fields of one unknown condition of one subject."""
+        """The missing fields of one unknown condition of one subject (``part``: its
+        :class:`~fupin_rules.batch.explain._Part`, which carries the condition's recorded
+        sites)."""
         if part.cond is None:
             return ()
         r = self._row(kind, subject)
         out: dict[tuple[str, str, str], MissingField] = {}
-        self._missing(self._reads(kind, r, part.cond.expr, top=True), out, 0)
+        self._missing(self._reads(r, part.recorded, top=True), out, 0)
         return tuple(out.values())
 
     # --- the reference walk ---------------------------------------------------------------
@@ -70,8 +75,7 @@ class MissingFinder:
                 continue
             okind, orow = owner
             name = path[-1]
-            var = self.c.variables.get((okind, name))
-            if var is None:
+            if (okind, name) not in self.c.variables:
                 if unknown:
                     okey = self._key(okind, orow)
                     out.setdefault(
@@ -81,15 +85,17 @@ class MissingFinder:
                 continue
             if depth > 6:
                 continue
-            self._missing(self._reads(okind, orow, var.expr, top=True), out, depth + 1)
+            recorded = self.c.variable_sites(okind, name)
+            self._missing(self._reads(orow, recorded, top=True), out, depth + 1)
 
-    def _reads(self, kind: str, row: int, expr: Expr, *, top: bool) -> Iterator[_Read]:
-        """Unknown reads of ``expr`` at a record, in the interpreter's order.
+    def _reads(self, row: int, recorded: ExprSites, *, top: bool) -> Iterator[_Read]:
+        """Unknown reads of a recorded expression at a record, in the interpreter's order.
 
         ``top``: the trace of a condition or variable (interval values count); otherwise a
         child's trace inside an aggregate (only unknown values are kept).
         """
-        for site, reached, unknowns, intervals in self._columns(kind, expr):
+        kind = recorded.kind
+        for site, reached, unknowns, intervals in self._columns(recorded):
             if not reached[row]:
                 continue
             if site.tag == "field":
@@ -97,25 +103,28 @@ class MissingFinder:
                 if unknown or (top and intervals[row]):
                     yield (kind, row, site.node.names, unknown)
             elif site.tag == "agg":
-                yield from self._aggregate_reads(kind, row, site.node)
+                yield from self._aggregate_reads(kind, row, site)
 
-    def _columns(self, kind: str, expr: Expr) -> list[tuple[Any, list[Any], list[Any], list[Any]]]:
-        """Per read site of ``expr`` at ``kind``: (site, reached, unknown, interval) lists."""
+    def _columns(self, recorded: ExprSites) -> list[tuple[Any, list[Any], list[Any], list[Any]]]:
+        """Per read site of a recorded expression: (site, reached, unknown, interval) lists."""
         # keyed by identity: hashing an expression tree per read costs more than the walk (the
-        # expression is kept in the entry, so its id cannot be reused while the entry lives)
-        key = (kind, id(expr))
+        # record is kept in the entry, so its id cannot be reused while the entry lives)
+        key = id(recorded)
         entry = self._site_columns.get(key)
-        if entry is None or entry[0] is not expr:
-            table, entries = self._table(kind, expr)
+        if entry is None or entry[0] is not recorded:
+            table, entries = self._table(recorded)
             cols = [
                 (site, table[f"r{i}"], table[f"u{i}"], table[f"i{i}"])
                 for i, site in enumerate(entries)
             ]
-            entry = (expr, cols)
+            entry = (recorded, cols)
             self._site_columns[key] = entry
         return entry[1]
 
-    def _aggregate_reads(self, kind: str, row: int, node: Aggregate) -> Iterator[_Read]:
+    def _aggregate_reads(self, kind: str, row: int, site: Site) -> Iterator[_Read]:
+        node = site.node
+        agg = site.aggregate
+        assert isinstance(node, Aggregate) and agg is not None
         links = node.collection.names[:-1]
         owner = self._walk(kind, row, links) if links else (kind, row)
         if owner is None:
@@ -127,28 +136,27 @@ class MissingFinder:
             return
         for ch in self._kids(okind, coll).get(orow, ()):
             value_reached = True
-            if node.filter is not None:
-                yield from self._reads(child, ch, node.filter, top=False)
+            if agg.filter_sites is not None:
+                yield from self._reads(ch, agg.filter_sites, top=False)
                 if node.func == "count":
                     value_reached = False
                 else:
-                    value_reached = self._filter(child, node.filter)[ch] is not False
-            if node.value is not None and value_reached:
-                yield from self._reads(child, ch, node.value, top=False)
+                    value_reached = self._filter(agg)[ch] is not False
+            if agg.value_sites is not None and value_reached:
+                yield from self._reads(ch, agg.value_sites, top=False)
 
     # --- column helpers ---------------------------------------------------------------------
-    def _table(self, kind: str, expr: Expr) -> tuple[dict[str, list[Any]], list[Any]]:
-        key = (kind, expr)
+    def _table(self, recorded: ExprSites) -> tuple[dict[str, list[Any]], list[Site]]:
+        kind = recorded.kind
+        key = (kind, recorded.expr)
         found = self._tables.get(key)
         if found is not None:
             return found
 
-        entries = [
-            s for s in sites(self.c, expr, kind, pl.lit(True)) if s.tag not in ("param", "deadline")
-        ]
+        entries = [s for s in recorded.sites if s.tag in ("field", "agg")]
         cols: dict[str, pl.Expr] = {}
         for i, s in enumerate(entries):
-            cols[f"r{i}"] = s.reach.fill_null(False)
+            cols[f"r{i}"] = (pl.lit(True) if s.reach is None else s.reach).fill_null(False)
             v = s.value
             if isinstance(v, NumV):
                 cols[f"u{i}"] = v.lo.num.is_null()
@@ -169,12 +177,15 @@ class MissingFinder:
         self._tables[key] = (table, entries)
         return table, entries
 
-    def _filter(self, kind: str, expr: Expr) -> list[Any]:
-        key = (kind, expr)
+    def _filter(self, agg: AggregateSites) -> list[Any]:
+        """Per child record: the aggregate's filter (None: unknown)."""
+        assert agg.node.filter is not None and agg.filter_value is not None
+        kind = agg.child
+        key = (kind, agg.node.filter)
         found = self._filters.get(key)
         if found is None:
             frame = self.c.frame(kind)
-            s = frame.select(self.c.boolean(expr, kind).alias("f"))["f"]
+            s = frame.select(agg.filter_value.alias("f"))["f"]
             if len(s) != frame.height:
                 s = pl.Series([s[0]] * frame.height)
             found = s.to_list()

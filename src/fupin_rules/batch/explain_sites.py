@@ -1,113 +1,52 @@
-"""Read sites: the leaves the reference interpreter would read, found statically per subject.
+"""The read sites of a rule's parts as the explainer uses them: recorded reaches made absolute,
+and the parameters read inside aggregates expanded.
 
-A site is a path, an aggregate, a parameter or a ``done_by()`` deadline at a subject's scope,
-with its *reach*: whether the interpreter evaluates it for that subject (the short-circuits of
-``and``/``or`` and ``coalesce``; for a parameter inside an aggregate, whether any child reads
-it). The explainer (:mod:`fupin_rules.batch.explain`) and the missing-data finder
-(:mod:`fupin_rules.batch.explain_missing`) both read them.
+The compiler records the sites while it compiles (:mod:`fupin_rules.batch.sites`); here they
+are only read. An aggregate's ``params`` site becomes one ``param`` site per parameter its
+children read, reached where the aggregate is and any child reads the parameter (one ``any``
+reduction by owner, cached per aggregate). The explainer (:mod:`fupin_rules.batch.explain`)
+and the partitioned runner (which expands the county stratum's before its reduce is sealed)
+call :func:`expand`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterator
 
 import attrs
 import polars as pl
 
-from fupin_rules.batch.compiler import Compiler, ItemList
-from fupin_rules.batch.values import BoolV, ConstList, NumV, Value
-from fupin_rules.expr.ir import Aggregate, BoolOp, Call, Expr, Param, Path, children
-from fupin_rules.expr.printer import to_source
+from fupin_rules.batch.compiler import Compiler
+from fupin_rules.batch.sites import AggregateSites, ExprSites, Site, both, not_false
+from fupin_rules.batch.values import BoolV
+from fupin_rules.expr.ir import Aggregate, Path
 
-__all__ = ["Site", "not_false", "sites"]
-
-
-@attrs.frozen
-class Site:
-    """A leaf the interpreter may read: ``field`` (a path), ``agg`` or ``param``."""
-
-    tag: str
-    key: str
-    reach: pl.Expr
-    value: Value | None = None
-    last: str = ""
-    node: Expr | None = None
-    #: a ``deadline`` site (a ``done_by()``): the deadline's value (``value`` is the record's)
-    deadline: Value | None = None
+__all__ = ["expand"]
 
 
-def not_false(b: pl.Expr) -> pl.Expr:
-    """True where ``b`` is not false (true or unknown)."""
-    return b.is_null() | b
+def expand(c: Compiler, recorded: ExprSites, reach: pl.Expr | None) -> Iterator[Site]:
+    """The sites of ``recorded`` reached where ``reach`` is (None: always) and their recorded
+    reach, in evaluation order, with each aggregate's ``params`` site expanded into the
+    ``param`` sites of its children."""
+    for s in recorded.sites:
+        at = both(reach, s.reach)
+        if s.tag == "params":
+            assert isinstance(s.node, Aggregate) and s.aggregate is not None
+            for name, r in _child_params(c, recorded.kind, s.node, s.aggregate):
+                yield Site("param", name, both(at, r))
+            continue
+        yield s if at is s.reach else attrs.evolve(s, reach=at)
 
 
-def _not_true(b: pl.Expr) -> pl.Expr:
-    return b.is_null() | ~b
+def _child_params(
+    c: Compiler, kind: str, node: Aggregate, agg: AggregateSites
+) -> list[tuple[str, pl.Expr]]:
+    """Parameters read inside an aggregate's child scope, and whether any child reads them.
 
-
-def sites(c: Compiler, node: Expr, kind: str, reach: pl.Expr) -> list[Site]:
-    """The read sites of ``node`` at ``kind``'s scope, in evaluation order."""
-    out: list[Site] = []
-    _sites(c, node, kind, reach, out)
-    return out
-
-
-def _sites(c: Compiler, node: Expr, kind: str, reach: pl.Expr, out: list[Site]) -> None:
-    if isinstance(node, Path):
-        out.append(Site("field", node.dotted, reach, c.value(node, kind), node.names[-1], node))
-        return
-    if isinstance(node, Param):
-        out.append(Site("param", node.name, reach))
-        return
-    if isinstance(node, Aggregate):
-        for name, r in _child_params(c, node, kind):
-            out.append(Site("param", name, reach & r))
-        out.append(Site("agg", to_source(node), reach, c.value(node, kind), "", node))
-        return
-    if isinstance(node, BoolOp):
-        prefix = reach
-        for operand in node.operands:
-            _sites(c, operand, kind, prefix, out)
-            b = c.boolean(operand, kind)
-            prefix = prefix & (not_false(b) if node.op == "and" else _not_true(b))
-        return
-    if isinstance(node, Call) and node.func == "done_by":
-        for child in node.args:
-            _sites(c, child, kind, reach, out)
-        record, deadline = node.args
-        assert isinstance(record, Path)
-        out.append(
-            Site(
-                "deadline",
-                to_source(node),
-                reach,
-                c.value(record, kind),
-                record.names[-1],
-                node,
-                c.value(deadline, kind),
-            )
-        )
-        return
-    if isinstance(node, Call) and node.func == "coalesce":
-        _sites(c, node.args[0], kind, reach, out)
-        first = c.compile(node.args[0], kind)
-        unknown = (
-            first.lo.num.is_null()
-            if isinstance(first, NumV)
-            else pl.lit(False)
-            if isinstance(first, ConstList | ItemList)
-            else first.e.is_null()
-        )
-        _sites(c, node.args[1], kind, reach & unknown, out)
-        return
-    for child in children(node):
-        _sites(c, child, kind, reach, out)
-
-
-def _child_params(c: Compiler, node: Aggregate, kind: str) -> list[tuple[str, pl.Expr]]:
-    """Parameters read inside an aggregate's child scope, and whether any child reads them."""
-    params = {n.name for part in (node.value, node.filter) if part is not None for n in _walk(part)}
-    if not params:
+    ``agg``: the record of the aggregate local to its owner (``node`` itself, or its last
+    collection if ``node`` goes through parent links from ``kind``).
+    """
+    if not agg.has_params:
         return []
     key = ("params", kind, node)
     cached = c.extra.get(key)
@@ -118,7 +57,7 @@ def _child_params(c: Compiler, node: Aggregate, kind: str) -> list[tuple[str, pl
     if links:
         target, index = c.chain(kind, links)
         local = Aggregate(node.func, Path(node.collection.names[-1:]), node.value, node.filter)
-        inner = _child_params(c, local, target)
+        inner = _child_params(c, target, local, agg)
         result = []
         for name, r in inner:
             moved = c.transport(BoolV(r), target, kind, index)
@@ -132,18 +71,20 @@ def _child_params(c: Compiler, node: Aggregate, kind: str) -> list[tuple[str, pl
         c.extra[key] = []
         return []
     found: list[Site] = []
-    value_reach: pl.Expr = pl.lit(True)
-    if node.filter is not None:
-        _sites(c, node.filter, child, pl.lit(True), found)
+    value_reach: pl.Expr | None = None
+    if agg.filter_sites is not None:
+        found.extend(expand(c, agg.filter_sites, None))
         if node.func != "count":
-            value_reach = not_false(c.boolean(node.filter, child))
-    if node.value is not None:
-        _sites(c, node.value, child, value_reach, found)
+            assert agg.filter_value is not None
+            value_reach = not_false(agg.filter_value)
+    if agg.value_sites is not None:
+        found.extend(expand(c, agg.value_sites, value_reach))
     by_name: dict[str, pl.Expr] = {}
     for s in found:
         if s.tag == "param":
+            r = pl.lit(True) if s.reach is None else s.reach
             prev = by_name.get(s.key)
-            by_name[s.key] = s.reach if prev is None else (prev | s.reach)
+            by_name[s.key] = r if prev is None else (prev | r)
     base = c.new_name("r")
     comps = {f"{base}.{i}": e for i, e in enumerate(by_name.values())}
     aggs: dict[str, tuple[pl.Expr, object]] = {n: (pl.col(n).any(), False) for n in comps}
@@ -151,12 +92,3 @@ def _child_params(c: Compiler, node: Aggregate, kind: str) -> list[tuple[str, pl
     result = [(name, pl.col(col)) for name, col in zip(by_name, comps, strict=True)]
     c.extra[key] = result
     return result
-
-
-def _walk(node: Expr) -> Iterable[Param]:
-    stack = [node]
-    while stack:
-        n = stack.pop()
-        if isinstance(n, Param):
-            yield n
-        stack.extend(children(n))

@@ -273,25 +273,30 @@ def _county_stratum(compiler: Compiler, policy: Policy, *, explained: bool) -> d
     """Compile the county-stratum rules (and, for findings, their explanations' aggregates).
 
     Runs in the same order on every partition and in the reduce, so the n-th county-stratum
-    aggregate is the same aggregate everywhere. The explanation reads (parameters used inside
-    aggregates, the reads of county-stratum variables) are walked for every rule, whatever its
-    verdict, so later explanations only hit the compiler's caches.
+    aggregate is the same aggregate everywhere. The parameters read inside aggregates (the
+    explanation's one reduction per aggregate, :mod:`fupin_rules.batch.explain_sites`) are
+    reduced for every rule in force, whatever its verdict, so later explanations only hit the
+    compiler's caches (the other reads they need were recorded when the rules were compiled).
     """
-    from fupin_rules.batch.explain import sites
+    from fupin_rules.batch.explain_sites import expand
 
     rules: dict[str, RuleFrame] = {}
     for rule in policy.rules:
         if _is_county(rule):
             rules[rule.id] = compile_rule(compiler, rule)
     if explained:
-        for rule in policy.rules:
-            if not _is_county(rule):
+        for rf in rules.values():
+            if rf.sites is None:
                 continue
-            for _, e in rule.expressions():
-                sites(compiler, e, rule.entity, pl.lit(True))
-        for var in policy.variables:
-            if var.entity in _COUNTY_KINDS:
-                sites(compiler, var.expr, var.entity, pl.lit(True))
+            at = rf.sites
+            for recorded in (
+                at.applies_sites,
+                *at.condition_sites,
+                at.amount_sites,
+                *at.output_sites,
+            ):
+                if recorded is not None:
+                    list(expand(compiler, recorded, None))
     return rules
 
 
