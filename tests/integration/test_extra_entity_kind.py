@@ -4,7 +4,9 @@ A copy of the package gets one new module (the record model of 入户走访, a c
 household) and a few lines appended to ``domain/entities.py`` (its declaration); nothing else
 changes. In that copy a policy with a visit rule and a household aggregate over ``visits``
 loads, a dataset with a ``visits`` table (and an orphan visit) loads, both engines give the same
-findings, and the reports place the visits under their household and village.
+findings, and the reports place the visits under their household and village. The reports name
+the kind as declared: 入户走访 in Chinese text (the HTML report's unit errors too), "cadre visit"
+in English explanations, and a drill-down shows a visit's declared display field (the cadre).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ class CadreVisit(Record):
     key_field: ClassVar[str] = "visit_id"
     visit_id: Key = Field(title="走访编号")
     household_id: Key = Field(title="户编码")
+    cadre_name: str | None = Field(default=None, title="走访干部")
     visited_on: dt.date | None = Field(default=None, title="走访日期")
     problem_found: bool | None = Field(default=None, title="发现问题")
 '''
@@ -70,6 +73,7 @@ ENTITIES = declare(
             visited_through="visits",
             sheet_zh="入户走访",
             sheet_aliases=("走访记录",),
+            display="cadre_name",
         ),
     ]
 )
@@ -108,6 +112,16 @@ POLICY = {
               - id: visited
                 title: {zh: 至少走访一次, en: At least one visit}
                 expr: count(visits, known(visited_on)) >= 1
+          - id: household.visits_clean
+            clause: 一
+            title: {zh: 走访均未发现问题, en: No visit found a problem}
+            entity: household
+            kind: compliance
+            status: seed
+            conditions:
+              - id: clean
+                title: {zh: 各次走访未发现问题, en: No problem on any visit}
+                expr: all(visits, not problem_found)
         """,
 }
 
@@ -120,7 +134,13 @@ DATA = {
     ],
     "persons": [{"person_id": "P1", "household_id": "H1", "name": "张三", "is_head": True}],
     "visits": [
-        {"visit_id": "W1", "household_id": "H1", "visited_on": "2017-05-01", "problem_found": True},
+        {
+            "visit_id": "W1",
+            "household_id": "H1",
+            "visited_on": "2017-05-01",
+            "problem_found": True,
+            "cadre_name": "李四",
+        },
         {"visit_id": "W2", "household_id": "H1", "visited_on": "2017-06-01"},
         {"visit_id": "W3", "household_id": "H9", "visited_on": "2017-06-01"},
     ],
@@ -128,7 +148,10 @@ DATA = {
 
 SCRIPT = """
 import datetime as dt, json, sys
-from fupin_rules import load_data, load_policy
+import attrs
+from fupin_rules import explain, load_data, load_policy
+from fupin_rules.engine.run import SubjectError
+from fupin_rules.reports.html import render_html
 from fupin_rules.api import evaluate
 from fupin_rules.reports.excel import SubjectDirectory, level_of, write_problem_list
 from fupin_rules.reports.html import write_html_report
@@ -145,9 +168,20 @@ for engine in ("reference", "batch"):
     out[engine] = sorted(
         (f["rule"], f["subject"]["id"], f["verdict"]) for f in report["findings"]
     )
+    out[engine + " named"] = [
+        (f["subject"]["id"], c["children"])
+        for f in report["findings"]
+        for c in f["conditions"]
+        if c.get("children")
+    ]
+    out[engine + " en"] = [
+        explain(f, "en").splitlines()[0] for f in ev.findings if f.subject_kind == "visit"
+    ]
     write_problem_list(ev, sys.argv[3] + engine + ".xlsx", dataset=loaded.dataset)
     write_html_report(ev, sys.argv[3] + engine + ".html", dataset=loaded.dataset)
 out["html"] = "入户走访 W1" in open(sys.argv[3] + "batch.html", encoding="utf-8").read()
+failed = SubjectError("household", "visit", "W2", "boom", "visit.no_problem")
+out["html errors"] = "户级单元 入户走访 W2: boom" in render_html(attrs.evolve(ev, errors=(failed,)))
 directory = SubjectDirectory.from_dataset(loaded.dataset)
 out["placed"] = [directory.village("visit", "W2"), directory.household("visit", "W2")]
 out["level"] = level_of("visit")
@@ -188,6 +222,7 @@ def test_a_new_kind_needs_only_its_declaration_record_and_policy(tmp_path: Path)
     assert out["accounted"]
     expected = [
         ["household.visited", "H2", "fail"],
+        ["household.visits_clean", "H1", "fail"],  # W1 found a problem; W2 unknown
         ["visit.no_problem", "W1", "fail"],
         ["visit.no_problem", "W2", "unknown"],  # problem_found not recorded: unknown, not pass
     ]
@@ -199,3 +234,19 @@ def test_a_new_kind_needs_only_its_declaration_record_and_policy(tmp_path: Path)
     assert out["schema"] is True
     assert out["sheet"] == "visits"
     assert out["html"] is True  # the report names the kind in Chinese
+    assert out["html errors"] is True  # its unit errors too, under the unit's level
+    for engine in ("reference", "batch"):
+        # the visit behind H1's failure, with its declared display field: the cadre's name
+        named = {
+            "aggregate": "all(visits, not problem_found)",
+            "kind": "visit",
+            "role": "failing",
+            "total": 1,
+            "records": [{"id": "W1", "name": "李四"}],
+        }
+        assert out[engine + " named"] == [["H1", [named]]], engine
+        # English explanations name the kind as declared (name_en), not by its identifier
+        assert sorted(out[engine + " en"]) == [
+            "cadre visit W1 — No problem found on a visit (clause 一): FAIL",
+            "cadre visit W2 — No problem found on a visit (clause 一): UNKNOWN (data missing)",
+        ], engine

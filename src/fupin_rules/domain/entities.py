@@ -103,6 +103,9 @@ class EntityKind:
     column_aliases: tuple[tuple[str, str], ...] = ()
     #: a table every dataset has (empty when no rows); ``False``: absent means not supplied
     required: bool = False
+    #: the field shown next to a record's id where a report names it (a drill-down's child
+    #: records: ``P1 张三``); ``None``: the id alone
+    display: str | None = None
 
     @property
     def key(self) -> str:
@@ -217,6 +220,17 @@ class Entities:
         return {k: by_kind[k].name_zh for k in self.level}
 
     @property
+    def names_en(self) -> dict[str, str]:
+        """kind -> English name, in report order."""
+        by_kind = self.by_kind
+        return {k: by_kind[k].name_en for k in self.level}
+
+    @property
+    def displays(self) -> dict[str, str | None]:
+        """kind -> the field shown next to a record's id (``None``: the id alone)."""
+        return {e.kind: e.display for e in self.kinds}
+
+    @property
     def sheet_titles_zh(self) -> dict[str, str]:
         """table name -> the Chinese sheet title, the county's first."""
         return {e.table: e.sheet_zh for e in self.kinds}
@@ -249,6 +263,8 @@ def _problems(kinds: tuple[EntityKind, ...]) -> list[str]:
                 out.append(f"{e.kind}.{p.link}: parent kind {p.kind!r} is not declared before it")
             if p.field is not None and p.field not in e.record.model_fields:
                 out.append(f"{e.kind}.{p.link}: {e.record.__name__} has no field {p.field!r}")
+        if e.display is not None and e.display not in e.record.model_fields:
+            out.append(f"{e.kind}: display {e.display!r}: {e.record.__name__} has no such field")
         for header, field in e.column_aliases:
             if field not in e.record.model_fields:
                 out.append(f"{e.kind}: column {header!r} names no field ({field!r})")
@@ -318,6 +334,7 @@ ENTITIES: Entities = declare(
             sheet_zh="县",
             sheet_aliases=("县基本情况",),
             required=True,
+            display="name",
         ),
         EntityKind(
             "township",
@@ -332,6 +349,7 @@ ENTITIES: Entities = declare(
             visited_through="townships",
             sheet_zh="乡镇",
             sheet_aliases=("乡", "乡镇基本情况"),
+            display="name",
         ),
         EntityKind(
             "village",
@@ -355,6 +373,7 @@ ENTITIES: Entities = declare(
             sheet_zh="村",
             sheet_aliases=("行政村", "贫困村", "村基本情况"),
             required=True,
+            display="name",
         ),
         EntityKind(
             "household",
@@ -377,6 +396,7 @@ ENTITIES: Entities = declare(
             sheet_zh="户",
             sheet_aliases=("贫困户", "农户"),
             required=True,
+            display="helper_name",
         ),
         EntityKind(
             "person",
@@ -397,6 +417,7 @@ ENTITIES: Entities = declare(
                 ("关系", "relationship"),
             ),
             required=True,
+            display="name",
         ),
         EntityKind(
             "loan",
@@ -423,6 +444,7 @@ ENTITIES: Entities = declare(
             visited_through="payments",
             sheet_zh="资金发放",
             sheet_aliases=("补助发放", "资金发放记录"),
+            display="program",
         ),
         EntityKind(
             "project",
@@ -436,6 +458,7 @@ ENTITIES: Entities = declare(
             visited_through="projects",
             sheet_zh="项目资金",
             sheet_aliases=("项目", "扶贫项目资金"),
+            display="name",
         ),
         EntityKind(
             "document",
@@ -449,6 +472,7 @@ ENTITIES: Entities = declare(
             visited_through="all_documents",
             sheet_zh="档案资料",
             sheet_aliases=("档案", "扶贫档案资料"),
+            display="kind",
         ),
         EntityKind(
             "procedure_step",
@@ -462,6 +486,7 @@ ENTITIES: Entities = declare(
             visited_through="procedure_steps",
             sheet_zh="退出程序",
             sheet_aliases=("退出程序痕迹", "脱贫退出程序"),
+            display="step",
         ),
         EntityKind(
             "relocation",
@@ -475,6 +500,7 @@ ENTITIES: Entities = declare(
             visited_through="relocations",
             sheet_zh="易地搬迁",
             sheet_aliases=("易地扶贫搬迁", "搬迁"),
+            display="site",
         ),
         EntityKind(
             "rectification_item",
@@ -488,6 +514,7 @@ ENTITIES: Entities = declare(
             visited_through="rectification_items",
             sheet_zh="整改问题",
             sheet_aliases=("易迁问题整改", "问题整改"),
+            display="description",
         ),
     )
 )

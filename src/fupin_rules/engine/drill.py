@@ -42,6 +42,7 @@ from collections.abc import Iterator, Mapping
 
 import attrs
 
+from fupin_rules.domain.entities import ENTITIES
 from fupin_rules.expr.ir import (
     Aggregate,
     Binary,
@@ -72,8 +73,8 @@ MAX_CHILDREN_NAMED = 20
 
 _MORE, _FEWER = 1, -1
 _MAX_DEPTH = 4
-#: the field shown next to a child's id, by preference
-_DISPLAY = ("name", "kind", "program", "step", "site", "description", "helper_name")
+#: kind -> the field shown next to a child's id (the declaration's ``display``)
+_DISPLAY: dict[str, str | None] = ENTITIES.displays
 
 
 @attrs.frozen
@@ -89,11 +90,13 @@ class DrillSpec:
 
 
 def display_field(policy: Policy, kind: str) -> str | None:
-    """The field shown next to a child's id (``name`` for persons and villages, ...)."""
+    """The field shown next to a child's id (``name`` for persons and villages, ...): the
+    declaration's :attr:`~fupin_rules.domain.entities.EntityKind.display`."""
     ent = policy.schema.entities.get(kind)
     if ent is None:
         return None
-    return next((f for f in _DISPLAY if f in ent.fields), None)
+    show = _DISPLAY.get(kind)
+    return show if show is not None and show in ent.fields else None
 
 
 def display_text(value: object) -> str:

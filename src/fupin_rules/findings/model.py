@@ -27,6 +27,7 @@ __all__ = [
     "ValueRead",
     "format_value",
     "json_value",
+    "kind_en",
     "kind_zh",
 ]
 
@@ -38,6 +39,16 @@ def kind_zh(kind: str) -> str:
     """The Chinese name of an entity kind in Chinese text (``document`` -> ``档案资料``); a kind
     not declared (a test's own) keeps its identifier."""
     return _KIND_ZH.get(kind, kind)
+
+
+#: kind -> its English name, from the same declaration (household member / household ...)
+_KIND_EN: dict[str, str] = ENTITIES.names_en
+
+
+def kind_en(kind: str) -> str:
+    """The English name of an entity kind in English text (``procedure_step`` -> ``exit
+    procedure step``); a kind not declared (a test's own) keeps its identifier."""
+    return _KIND_EN.get(kind, kind)
 
 
 #: the Chinese word of each verdict (:attr:`Outcome.label_zh`)
@@ -145,11 +156,11 @@ class MissingField:
     label_zh: str = ""
 
     def render(self, lang: str = "zh") -> str:
-        """``村 V012: 缺少 卫生室医生资质 数据`` / ``village V012: missing clinic_has_...``."""
+        """``村 V012: 缺少 卫生室医生资质 数据`` / ``administrative village V012: missing clinic_...``."""
         if lang == "zh":
             kind = kind_zh(self.subject_kind)
             return f"{kind} {self.subject_id}: 缺少 {self.label_zh or self.field} 数据"
-        return f"{self.subject_kind} {self.subject_id}: missing {self.field}"
+        return f"{kind_en(self.subject_kind)} {self.subject_id}: missing {self.field}"
 
 
 @attrs.frozen
@@ -183,7 +194,7 @@ class DeadlineCheck:
         """``逾期未完成: 截止 2017-11-30, 未记录 交钥匙日期 (易地搬迁 R1 turnkey_on)``."""
         _, zh, en = DEADLINE_STATES[self.state]
         deadline = format_value(self.deadline)
-        kind = kind_zh(self.subject_kind) if lang == "zh" else self.subject_kind
+        kind = kind_zh(self.subject_kind) if lang == "zh" else kind_en(self.subject_kind)
         where = f"{kind} {self.subject_id} {self.path}"
         unrecorded = self.record is UNKNOWN or self.record is None
         after_on = not unrecorded and self.state in ("overdue", "not_due")

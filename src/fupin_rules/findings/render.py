@@ -10,6 +10,7 @@ from fupin_rules.findings.model import (
     Outcome,
     format_value,
     json_value,
+    kind_en,
     kind_zh,
 )
 
@@ -40,7 +41,7 @@ def _condition_lines(c: ConditionResult, lang: str) -> list[str]:
     lines = [f"  {mark} {title or c.id} [{c.id}]: {word}", f"      {c.expr}"]
     for r in c.reads:
         label = f" {r.label_zh}" if (lang == "zh" and r.label_zh) else ""
-        kind = kind_zh(r.subject_kind) if lang == "zh" else r.subject_kind
+        kind = kind_zh(r.subject_kind) if lang == "zh" else kind_en(r.subject_kind)
         lines.append(f"      {kind} {r.subject_id} {r.path}{label} = {format_value(r.value)}")
     for d in c.deadlines:
         lines.append(f"      {d.render(lang)}")
@@ -82,7 +83,10 @@ def explain(finding: Finding, lang: str = "zh") -> str:
         )
         cond_head, param_head, out_head = "  条件:", "  使用参数:", "  输出:"
     else:
-        head = f"{f.subject_kind} {f.subject_id} — {f.title_en} (clause {f.clause}): {_VERDICT_EN[f.verdict.value]}"
+        head = (
+            f"{kind_en(f.subject_kind)} {f.subject_id} — {f.title_en}"
+            f" (clause {f.clause}): {_VERDICT_EN[f.verdict.value]}"
+        )
         amount = f"  amount: {format_value(f.amount)} yuan" if f.amount is not None else None
         basis = (
             f"  basis: {f.policy_id} {f.policy_version} (content hash {f.policy_hash[:12]}),"

@@ -1,6 +1,6 @@
 """The rows of the Excel problem list: its columns and what each row of a sheet says.
 
-:mod:`~fupin_rules.reports.excel` writes them: the level sheets (村, 户, 人) and 县级目标 in two
+:mod:`~fupin_rules.reports.excel` writes them: the level sheets (村, 户, 人员) and 县级目标 in two
 parts (文件明确规定 / 依据假设) under heading rows, the 待补数据 and 数据错误 columns.
 """
 
@@ -103,7 +103,7 @@ def _provenance(f: Finding) -> list[str]:
 
 
 def sheet_order(findings: Iterable[Finding], subjects: SubjectDirectory) -> list[Finding]:
-    """The order of a level sheet (村, 户, 人): problems (不符合) first, in report order; then the
+    """The order of a level sheet (村, 户, 人员): problems (不符合) first, in report order; then the
     undecided findings (无法判定) grouped by the fields they miss (the data to collect), each
     group in report order. A sheet of 2,000 rows is then read from the top: what to correct,
     then what to collect, one field at a time."""

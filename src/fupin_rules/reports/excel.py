@@ -330,8 +330,8 @@ def write_problem_list(
     """Write the problem list (问题清单) workbook to ``path`` (.xlsx).
 
     Sheets: 汇总 (provenance, counts by rule and verdict, problems per village, missing data by
-    field), 县级目标, 村, 户, 人 (problems and undecided findings of each level, with the
-    Chinese explanation, wrapped; 村, 户, 人 list the problems first, then the undecided ones
+    field), 县级目标, 村, 户, 人员 (problems and undecided findings of each level, with the
+    Chinese explanation, wrapped; 村, 户, 人员 list the problems first, then the undecided ones
     grouped by missing field: :func:`sheet_order`; 县级目标 also has target/actual/gap; a
     sheet with findings resting on assumptions is in two parts, each under a heading row:
     一、文件明确规定的问题 (no assumption), then 二、依据假设的问题, each in that order),

@@ -341,7 +341,11 @@ def _errors(ev: Evaluation, max_rows: int) -> str:
         )
         for i in ev.data_issues
     ] + [
-        ("单元评估失败", f"{e.stratum} {e.subject_kind} {e.subject_id}: {e.message}")
+        (
+            "单元评估失败",
+            f"{KIND_ZH.get(e.stratum, e.stratum)}级单元 "
+            f"{KIND_ZH.get(e.subject_kind, e.subject_kind)} {e.subject_id}: {e.message}",
+        )
         for e in ev.errors
     ]
     out = ['<section id="errors"><h2>数据错误 <small class=en>data errors</small></h2>']

@@ -12,7 +12,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from fupin_rules.domain.entities import ENTITIES
+from fupin_rules.domain.entities import ENTITIES, REPORT_LEVELS
 from fupin_rules.engine.run import Evaluation
 from fupin_rules.expr.values import UNKNOWN, Interval
 from fupin_rules.findings.model import Finding, Outcome, json_value
@@ -34,12 +34,15 @@ __all__ = [
     "village_counts",
 ]
 
-#: report level -> (sheet title, English name); the order of the level sheets
+#: report level -> (sheet title, English name); the order of the level sheets: the county's
+#: targets, then each level under the declared names of its kind (村, 户, 人员)
 LEVELS: dict[str, tuple[str, str]] = {
     "county": ("县级目标", "county targets"),
-    "village": ("村", "villages"),
-    "household": ("户", "households"),
-    "person": ("人", "persons"),
+    **{
+        level: (ENTITIES[level].name_zh, ENTITIES[level].name_en)
+        for level in REPORT_LEVELS
+        if level != "county"
+    },
 }
 
 

@@ -14,7 +14,7 @@ from fupin_rules.expr.values import Interval
 from fupin_rules.reports import write_problem_list
 from fupin_rules.reports.excel import PART_HEADINGS
 
-SHEETS = ["汇总", "县级目标", "村", "户", "人", "待补数据", "数据错误"]
+SHEETS = ["汇总", "县级目标", "村", "户", "人员", "待补数据", "数据错误"]
 
 
 def _is_part_heading(row: tuple[Any, ...]) -> bool:
@@ -67,7 +67,7 @@ def test_failing_village_row_with_chinese_explanation(
     assert (row["政策"], row["版本"], row["判定日期"]) == ("mini", "0.1.0", "2017-12-31")
     assert failing_village.policy_hash.startswith(row["内容哈希"])
     # P2's "not eligible" is an answer, not a problem: it is not listed
-    assert _rows(path, "人") == [] and _rows(path, "待补数据") == []
+    assert _rows(path, "人员") == [] and _rows(path, "待补数据") == []
 
 
 def test_summary_counts_by_rule_and_village(failing_village: fr.Evaluation, tmp_path: Path) -> None:
@@ -100,7 +100,7 @@ def test_unknown_sheet_lists_the_missing_field_with_names(
     assert (person["所属村"], person["所属户"], person["名称"]) == ("V1", "H2", "张三")
     (row,) = _rows(path, "村")
     assert row["判定"] == "无法判定" and "缺少 卫生室医生资质 数据" in row["缺失数据"]
-    (prow,) = _rows(path, "人")
+    (prow,) = _rows(path, "人员")
     assert (prow["对象编码"], prow["名称"], prow["所属户"]) == ("Q99", "张三", "H2")
 
 
@@ -189,7 +189,7 @@ def test_a_sheet_over_excels_row_limit_continues_on_the_next(
     write_problem_list(ev, whole, dataset=loaded.dataset)
     # every row counts toward Excel's limit, the heading rows of the two parts too
     rows = {s: _rows(whole, s, headings=True) for s in SHEETS[1:]}
-    assert len(rows["村"]) + len(rows["户"]) + len(rows["人"]) >= 2
+    assert len(rows["村"]) + len(rows["户"]) + len(rows["人员"]) >= 2
     monkeypatch.setattr(excel, "MAX_DATA_ROWS", 1)  # stands for Excel's 1,048,575
     split = tmp_path / "split.xlsx"
     write_problem_list(ev, split, dataset=loaded.dataset)

@@ -26,7 +26,7 @@ def workbook(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, fr.Evaluat
     return path, ev
 
 
-@pytest.mark.parametrize("sheet", ["户", "人"])
+@pytest.mark.parametrize("sheet", ["户", "人员"])
 def test_problems_first_then_unknowns_grouped_by_missing_field(
     workbook: tuple[Path, fr.Evaluation], sheet: str
 ) -> None:
@@ -69,7 +69,7 @@ def test_problems_first_then_unknowns_grouped_by_missing_field(
 def test_explanation_column_wraps(workbook: tuple[Path, fr.Evaluation]) -> None:
     path, _ = workbook
     wb = openpyxl.load_workbook(path)
-    for sheet in ("县级目标", "村", "户", "人"):
+    for sheet in ("县级目标", "村", "户", "人员"):
         ws = wb[sheet]
         header = [c.value for c in ws[1]]
         column = header.index("说明") + 1
