@@ -54,22 +54,37 @@ class SubjectDirectory:
         owners = {"village": villages, "household": households}
         for e in ENTITIES:  # parents first: a record's village is its parent's
             rows = (dataset.county,) if e.table == "county" else dataset.table(e.table) or ()
+            # where each level is found, worked out once per kind, not once per record
+            # (index, how, the parent link's field, the parent's kind)
+            links: list[tuple[dict[tuple[str, str], str], str, str, str]] = []
+            for level, found in owners.items():
+                if e.kind == level:
+                    links.append((found, "itself", "", level))
+                elif (via := _placed_by(e.kind, level)) is not None:
+                    how = "parent" if via.kind == level else "through parent"
+                    links.append((found, how, via.field or "", via.kind))
+            # a record class has a field or not (extra fields are forbidden): asked once per
+            # class, as an attribute a pydantic model lacks costs an exception each time
+            named: dict[type, tuple[bool, bool]] = {}
             for r in rows:
                 key = r.key()
-                for level, found in owners.items():
-                    if e.kind == level:
+                for found, how, field, parent_kind in links:
+                    if how == "itself":
                         found[e.kind, key] = key
-                    elif (via := _placed_by(e.kind, level)) is not None:
-                        pid = getattr(r, via.field) if via.field else None
-                        if via.kind == level:
-                            if pid:
-                                found[e.kind, key] = str(pid)
-                        else:
-                            found[e.kind, key] = found.get((via.kind, str(pid)), "")
-                name = getattr(r, "name", None)
+                        continue
+                    pid = getattr(r, field) if field else None
+                    if how == "parent":
+                        if pid:
+                            found[e.kind, key] = str(pid)
+                    else:
+                        found[e.kind, key] = found.get((parent_kind, str(pid)), "")
+                has = named.get(type(r))
+                if has is None:
+                    has = named[type(r)] = (hasattr(r, "name"), hasattr(r, "is_head"))
+                name = r.name if has[0] else None  # type: ignore[attr-defined]
                 if name:
                     names[e.kind, key] = name
-                    if e.kind == "person" and getattr(r, "is_head", None):
+                    if e.kind == "person" and has[1] and r.is_head:  # type: ignore[attr-defined]
                         names.setdefault(("household", r.household_id), f"户主 {name}")  # type: ignore[attr-defined]
         return cls(names, villages, households)
 
