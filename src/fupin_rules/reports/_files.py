@@ -22,7 +22,7 @@ from fupin_rules.errors import ReportOutputError
 
 __all__ = ["OutputPlan", "replacing", "temporary_beside"]
 
-# the folder readers take these files as tables (io/ledger.py globs *.csv and *.parquet)
+# the folder readers take these files as tables (io/ledger_sheets.py globs *.csv and *.parquet)
 _TABLE_SUFFIXES = (".csv", ".parquet")
 
 
