@@ -270,13 +270,18 @@ def check(
                         problems_only=problems_only,
                     ),
                 )
+            subjects = None
+            if excel or html:  # who is who: indexed once for both reports
+                from fupin_rules.reports.subjects import SubjectDirectory
+
+                subjects = SubjectDirectory.from_dataset(loaded.dataset)
             if excel:
                 from fupin_rules.reports.excel import write_problem_list
 
                 outputs.write(
                     "--excel",
                     lambda tmp: write_problem_list(
-                        ev, tmp, dataset=loaded.dataset, tracking=tracking
+                        ev, tmp, dataset=loaded.dataset, tracking=tracking, subjects=subjects
                     ),
                 )
             if html:
@@ -285,7 +290,7 @@ def check(
                 outputs.write(
                     "--html",
                     lambda tmp: write_html_report(
-                        ev, tmp, dataset=loaded.dataset, tracking=tracking
+                        ev, tmp, dataset=loaded.dataset, tracking=tracking, subjects=subjects
                     ),
                 )
             outputs.commit()  # all reports or none

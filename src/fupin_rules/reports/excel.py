@@ -326,6 +326,7 @@ def write_problem_list(
     *,
     dataset: Dataset | None = None,
     tracking: Tracking | None = None,
+    subjects: SubjectDirectory | None = None,
 ) -> None:
     """Write the problem list (问题清单) workbook to ``path`` (.xlsx).
 
@@ -341,9 +342,12 @@ def write_problem_list(
     "户 (2)", "户 (3)", ... Pass the ``dataset`` the evaluation ran on to add names and group
     by village. With a ``tracking`` (``check --store``/``--since``) a 整改台账 sheet follows
     汇总: each open problem with its status, village, 帮扶责任人, first seen and days open.
+    ``subjects``: the dataset's directory when the caller has built it already (``check``
+    builds it once for the Excel and the HTML report); it is built from ``dataset`` otherwise.
     """
 
-    subjects = SubjectDirectory.from_dataset(dataset)
+    if subjects is None:
+        subjects = SubjectDirectory.from_dataset(dataset)
     # a fixed date keeps docProps stable for identical input
     stamp = dt.datetime.combine(ev.on, dt.time())
     with (

@@ -366,9 +366,12 @@ def render_html(
     dataset: Dataset | None = None,
     max_rows: int = DEFAULT_MAX_ROWS,
     tracking: Tracking | None = None,
+    subjects: SubjectDirectory | None = None,
 ) -> str:
     """The report as one HTML document (text); see :func:`write_html_report`."""
-    return _render(ev, SubjectDirectory.from_dataset(dataset), max_rows, tracking)
+    if subjects is None:
+        subjects = SubjectDirectory.from_dataset(dataset)
+    return _render(ev, subjects, max_rows, tracking)
 
 
 def _progress(tracking: Tracking | None) -> str:
@@ -418,6 +421,7 @@ def write_html_report(
     dataset: Dataset | None = None,
     max_rows: int = DEFAULT_MAX_ROWS,
     tracking: Tracking | None = None,
+    subjects: SubjectDirectory | None = None,
 ) -> None:
     """Write the self-contained HTML report to ``path`` (UTF-8).
 
@@ -425,9 +429,11 @@ def write_html_report(
     ``max_rows`` rows each and say how many more are in the Excel file. Pass the ``dataset``
     the evaluation ran on to add names and group household and person problems by village.
     With a ``tracking`` (``check --store``/``--since``) a section charts the open problems of
-    each township across the stored runs (整改进度). The file is written beside ``path`` and
+    each township across the stored runs (整改进度). ``subjects``: the dataset's directory when
+    the caller has built it already (``check`` builds it once for the Excel and the HTML
+    report); it is built from ``dataset`` otherwise. The file is written beside ``path`` and
     renamed over it when complete.
     """
-    text = render_html(ev, dataset=dataset, max_rows=max_rows, tracking=tracking)
+    text = render_html(ev, dataset=dataset, max_rows=max_rows, tracking=tracking, subjects=subjects)
     with replacing(path, "w", encoding="utf-8") as fh:
         fh.write(text)
