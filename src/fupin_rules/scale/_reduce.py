@@ -33,13 +33,12 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Literal
+from collections.abc import Sequence
+from typing import Literal
 
 import attrs
 import polars as pl
 
-from fupin_rules.batch.compiler import Compiler
 from fupin_rules.batch.engine import (
     BatchResult,
     RuleFrame,
@@ -47,17 +46,31 @@ from fupin_rules.batch.engine import (
     prepare,
     rule_roots,
 )
-from fupin_rules.batch.explain_drill import drill_finder, drill_hits
-from fupin_rules.batch.frames import KEY, Tables
-from fupin_rules.domain.dataset import REFERENCES, TABLES, DataIssue
+from fupin_rules.batch.explain_drill import drill_finder
+from fupin_rules.domain.dataset import DataIssue
 from fupin_rules.engine.context import TABLE_KIND
-from fupin_rules.engine.drill import MAX_CHILDREN_NAMED, DrillSpec, display_text, drill_specs
-from fupin_rules.engine.plan import OWNER
 from fupin_rules.engine.run import Evaluation, tallies_from_counts
-from fupin_rules.expr.printer import to_source
 from fupin_rules.findings.model import Finding
 from fupin_rules.policy.discovery import resolve_policy
-from fupin_rules.policy.model import Policy, Rule
+from fupin_rules.policy.model import Policy
+from fupin_rules.scale._aggregates import (
+    _LOWER_KINDS,
+    Partial,
+    _county_stratum,
+    _lower_rules,
+    _PartitionCompiler,
+    _ReduceCompiler,
+    combine,
+)
+from fupin_rules.scale._drills import (
+    DrillParts,
+    _county_drill_specs,
+    _county_drills,
+    _issue_order,
+    _merge_drills,
+    _rows_of,
+    _with_rows,
+)
 from fupin_rules.scale._layout import (
     PARTITIONED_TABLES,
     ROW,
@@ -79,338 +92,6 @@ __all__ = [
 #: ``summary``: verdict counts and data issues; ``frames``: also every rule's result frame;
 #: ``findings``: also the materialised findings (an :class:`Evaluation`)
 Collect = Literal["summary", "frames", "findings"]
-_COUNTY_KINDS = frozenset(k for k, s in OWNER.items() if s == "county")
-_LOWER_KINDS = frozenset(k for k, s in OWNER.items() if s != "county")
-_COMBINE = {
-    "sum": "sum",
-    "count": "sum",
-    "any": "any",
-    "any_ignore_nulls": "any",
-    "min": "min",
-    "max": "max",
-}
-
-
-def _how(agg: pl.Expr) -> str:
-    text = str(agg)
-    for suffix, how in _COMBINE.items():
-        if text.endswith(f".{suffix}()"):
-            return how
-    raise PartitionError(f"cannot combine the aggregation {text} across partitions")
-
-
-@attrs.frozen
-class Partial:
-    """The parts of one county-stratum aggregate over one partition's children."""
-
-    owner: str
-    child: str
-    tags: tuple[str, ...]
-    hows: tuple[str, ...]
-    grouped: pl.DataFrame  # columns: _o (owner row) and one per tag
-
-
-def combine(a: Partial, b: Partial) -> Partial:
-    """The parts of two pieces combined: sums added, any or-ed, min/max of both."""
-    if (a.owner, a.child, a.tags, a.hows) != (b.owner, b.child, b.tags, b.hows):
-        raise PartitionError(
-            f"partitions disagree on an aggregate of {a.owner} over {a.child}: "
-            f"{a.tags} vs {b.tags}; were they evaluated with the same policy?"
-        )
-    ops = {"sum": pl.Expr.sum, "any": pl.Expr.any, "min": pl.Expr.min, "max": pl.Expr.max}
-    both = pl.concat([a.grouped, b.grouped], how="vertical_relaxed")
-    grouped = (
-        both.group_by("_o")
-        .agg([ops[h](pl.col(t)).alias(t) for t, h in zip(a.tags, a.hows, strict=True)])
-        .sort("_o")
-    )
-    return attrs.evolve(a, grouped=grouped)
-
-
-def _tags(aggs: Mapping[str, Any]) -> tuple[str, ...]:
-    return tuple(name.split(".", 1)[1] for name in aggs)
-
-
-class _CountyStratumCompiler(Compiler):
-    """Aggregates of lower strata as usual; county-stratum ones from :meth:`_county_parts`.
-
-    The parts come back grouped by owner row (``_o``) and are spread over the owner frame, owners
-    without children getting each part's default, as :meth:`Compiler.reduce` does.
-    """
-
-    def __init__(self, policy: Policy, tables: Tables, on: dt.date) -> None:
-        super().__init__(policy, tables, on)
-        #: set once the county stratum is prepared: a later county aggregate is an error
-        self.sealed = False
-
-    def reduce(
-        self,
-        owner: str,
-        child: str,
-        index: str,
-        comps: dict[str, pl.Expr],
-        aggs: dict[str, tuple[pl.Expr, object]],
-    ) -> None:
-        if owner not in _COUNTY_KINDS:
-            super().reduce(owner, child, index, comps, aggs)
-            return
-        if self.sealed:
-            raise PartitionError(_SEALED.format(owner=owner, child=child))
-        grouped = self._county_parts(owner, child, index, comps, aggs)
-        n_owner = self.frame(owner).height
-        full = pl.DataFrame({"_o": pl.Series(range(n_owner), dtype=pl.UInt32)}).join(
-            grouped.with_columns(pl.col("_o").cast(pl.UInt32)),
-            on="_o",
-            how="left",
-            maintain_order="left",
-        )
-        cols: dict[str, pl.Expr | pl.Series] = {}
-        for name, (_, default) in aggs.items():
-            s = full[name]
-            cols[name] = s.fill_null(default) if default is not None else s
-        self.add_columns(owner, cols)
-
-    def _county_parts(
-        self,
-        owner: str,
-        child: str,
-        index: str,
-        comps: dict[str, pl.Expr],
-        aggs: dict[str, tuple[pl.Expr, object]],
-    ) -> pl.DataFrame:
-        """The parts of one county-stratum aggregate by owner row: ``_o`` and one column per
-        name of ``aggs``."""
-        raise NotImplementedError
-
-
-class _PartitionCompiler(_CountyStratumCompiler):
-    """Records the parts of county-stratum aggregates; refuses them in lower strata."""
-
-    def __init__(self, policy: Policy, tables: Tables, on: dt.date) -> None:
-        super().__init__(policy, tables, on)
-        self.partials: list[Partial] = []
-        self.current: Rule | None = None
-
-    def _county_parts(
-        self,
-        owner: str,
-        child: str,
-        index: str,
-        comps: dict[str, pl.Expr],
-        aggs: dict[str, tuple[pl.Expr, object]],
-    ) -> pl.DataFrame:
-        rule = self.current
-        if rule is not None and rule.entity not in _COUNTY_KINDS:
-            raise PartitionError(
-                f"rule {rule.id} ({rule.entity}) reads an aggregate of {owner} over {child}s, "
-                "which spans villages: a village-partitioned run cannot evaluate it exactly; "
-                "run this policy on one machine (fupin_rules.batch.evaluate_batch)"
-            )
-        cf = self.frame(child)
-        rows = cf.select(pl.col(index).alias("_o"), *[e.alias(n) for n, e in comps.items()])
-        grouped = (
-            rows.lazy()
-            .filter(pl.col("_o").is_not_null())
-            .group_by("_o")
-            .agg([a.alias(n) for n, (a, _) in aggs.items()])
-            .collect()
-        )
-        tags = _tags(aggs)
-        self.partials.append(
-            Partial(
-                owner,
-                child,
-                tags,
-                tuple(_how(a) for a, _ in aggs.values()),
-                grouped.rename(dict(zip(aggs, tags, strict=True))),
-            )
-        )
-        # local values, so the compile goes on; county-stratum frames are the reduce's job
-        return grouped
-
-
-class _ReduceCompiler(_CountyStratumCompiler):
-    """Evaluates the county stratum with the combined parts in place of the children."""
-
-    def __init__(
-        self, policy: Policy, tables: Tables, on: dt.date, partials: Sequence[Partial]
-    ) -> None:
-        super().__init__(policy, tables, on)
-        self.partials = list(partials)
-        self.next = 0
-
-    def _county_parts(
-        self,
-        owner: str,
-        child: str,
-        index: str,
-        comps: dict[str, pl.Expr],
-        aggs: dict[str, tuple[pl.Expr, object]],
-    ) -> pl.DataFrame:
-        if self.next >= len(self.partials):
-            raise PartitionError(
-                f"the reduce needs an aggregate of {owner} over {child}s that no partition "
-                "computed; were they evaluated with the same policy?"
-            )
-        p = self.partials[self.next]
-        self.next += 1
-        tags = _tags(aggs)
-        if (p.owner, p.child, p.tags) != (owner, child, tags):
-            raise PartitionError(
-                f"aggregate {self.next} of the county stratum: partitions computed {p.owner} over "
-                f"{p.child}s {p.tags}, the reduce needs {owner} over {child}s {tags}"
-            )
-        return p.grouped.rename(dict(zip(tags, aggs, strict=True)))
-
-
-_SEALED = (
-    "an aggregate of {owner} over {child}s was needed after the county stratum was prepared; "
-    "the partitioned run cannot combine it (please report this with the policy)"
-)
-
-
-def _county_stratum(compiler: Compiler, policy: Policy, *, explained: bool) -> dict[str, RuleFrame]:
-    """Compile the county-stratum rules (and, for findings, their explanations' aggregates).
-
-    Runs in the same order on every partition and in the reduce, so the n-th county-stratum
-    aggregate is the same aggregate everywhere. The parameters read inside aggregates (the
-    explanation's one reduction per aggregate, :mod:`fupin_rules.batch.explain_sites`) are
-    reduced for every rule in force, whatever its verdict, so later explanations only hit the
-    compiler's caches (the other reads they need were recorded when the rules were compiled).
-    """
-    from fupin_rules.batch.explain_sites import expand
-
-    rules: dict[str, RuleFrame] = {}
-    for rule in policy.rules:
-        if _is_county(rule):
-            rules[rule.id] = compile_rule(compiler, rule)
-    if explained:
-        for rf in rules.values():
-            if rf.sites is None:
-                continue
-            at = rf.sites
-            for recorded in (
-                at.applies_sites,
-                *at.condition_sites,
-                at.amount_sites,
-                *at.output_sites,
-            ):
-                if recorded is not None:
-                    list(expand(compiler, recorded, None))
-    return rules
-
-
-#: county-stratum drill-downs over lower-stratum children, as a task sends them:
-#: (county kind, collection, test) -> owner id -> (total, first records as (input row, id, name))
-DrillParts = dict[tuple[str, str, str], dict[str, tuple[int, list[tuple[int | None, str, str]]]]]
-
-
-def _county_drill_specs(policy: Policy) -> dict[tuple[str, str, str], tuple[str, DrillSpec]]:
-    """The drill-downs of county-stratum conditions into village- or household-stratum
-    children (villages, persons, relocations, ...), by a key that travels between processes."""
-    out: dict[tuple[str, str, str], tuple[str, DrillSpec]] = {}
-    for rule in policy.rules:
-        if not _is_county(rule):
-            continue
-        for cond in rule.conditions:
-            for spec in drill_specs(policy, rule.entity, cond):
-                if spec.child_kind not in _COUNTY_KINDS:
-                    key = (rule.entity, spec.collection, to_source(spec.test))
-                    out.setdefault(key, (rule.entity, spec))
-    return out
-
-
-def _first_rows(
-    records: list[tuple[int | None, str, str]],
-) -> list[tuple[int | None, str, str]]:
-    """The first :data:`MAX_CHILDREN_NAMED` records in input order."""
-    ordered = sorted(records, key=lambda r: (r[0] is None, r[0] or 0))
-    return ordered[:MAX_CHILDREN_NAMED]
-
-
-def _county_drills(
-    compiler: Compiler, policy: Policy, raw: Mapping[str, pl.DataFrame]
-) -> DrillParts:
-    """This task's part of every county-stratum drill-down: per owner, how many of its children
-    here pass the drill test, and the first of them in input order (with their input rows)."""
-    from fupin_rules.domain.schema import ENTITY_RECORDS
-
-    out: DrillParts = {}
-    for key, (kind, spec) in _county_drill_specs(policy).items():
-        groups: dict[str, tuple[int, list[tuple[int | None, str, str]]]] = {}
-        hits = drill_hits(compiler, kind, spec)
-        if hits is not None and hits.height:
-            table = next(t for t, k in TABLE_KIND.items() if k == spec.child_kind)
-            hits = _with_rows(
-                hits.with_columns(pl.col("k").cast(pl.String).alias("subject_id")),
-                raw.get(table),
-                ENTITY_RECORDS[spec.child_kind].key_field,
-            ).sort(ROW, nulls_last=True, maintain_order=True)
-            owners: list[Any] = compiler.frame(kind)[KEY].to_list()
-            for o, k, n, r in hits.select("o", "k", "n", ROW).iter_rows():
-                sid = owners[o]
-                total, records = groups.get(sid, (0, []))
-                if total < MAX_CHILDREN_NAMED:
-                    records.append((None if r is None else int(r), str(k), display_text(n)))
-                groups[sid] = (total + 1, records)
-        out[key] = groups
-    return out
-
-
-def _merge_drills(a: DrillParts, b: DrillParts) -> DrillParts:
-    """Two tasks' drill-down parts combined: totals added, the first records kept."""
-    out: DrillParts = {k: dict(v) for k, v in a.items()}
-    for key, groups in b.items():
-        mine = out.setdefault(key, {})
-        for sid, (total, records) in groups.items():
-            t0, r0 = mine.get(sid, (0, []))
-            mine[sid] = (t0 + total, _first_rows([*r0, *records]))
-    return out
-
-
-def _is_county(rule: Rule) -> bool:
-    return OWNER[rule.entity] == "county"
-
-
-def _lower_rules(policy: Policy) -> list[Rule]:
-    strata = {"household": 0, "village": 1}
-    return sorted(
-        (r for r in policy.rules if not _is_county(r)), key=lambda r: strata[OWNER[r.entity]]
-    )
-
-
-def _issue_order(
-    issue: DataIssue, rows: Mapping[tuple[str, str], list[int]]
-) -> tuple[int, int, int]:
-    """Sort key reproducing the single-machine order: table, reference field, input row."""
-    tables = list(TABLES)
-    t = tables.index(issue.table) if issue.table in tables else len(tables)
-    fields = [f for f, _ in REFERENCES.get(issue.table, ())]
-    f = fields.index(issue.field) if issue.field in fields else len(fields)
-    found = rows.get((issue.table, issue.record_id or ""))
-    r = found.pop(0) if found else -1
-    return (t, f, r)
-
-
-def _rows_of(
-    raw: Mapping[str, pl.DataFrame], issues: Iterable[DataIssue]
-) -> dict[tuple[str, str], list[int]]:
-    from fupin_rules.domain.schema import ENTITY_RECORDS
-
-    out: dict[tuple[str, str], list[int]] = {}
-    wanted: dict[str, set[str]] = {}
-    for i in issues:
-        if i.record_id is not None:
-            wanted.setdefault(i.table, set()).add(i.record_id)
-    for table, ids in wanted.items():
-        df = raw.get(table)
-        if df is None or ROW not in df.columns:
-            continue
-        key = ENTITY_RECORDS[TABLE_KIND[table]].key_field
-        hit = df.filter(pl.col(key).cast(pl.String).is_in(list(ids)))
-        for k, r in hit.select(pl.col(key).cast(pl.String), ROW).iter_rows():
-            out.setdefault((table, k), []).append(int(r))
-    return out
 
 
 @attrs.frozen
@@ -443,15 +124,6 @@ def _load_policy(policy: Policy | str | os.PathLike[str], want_hash: str | None)
 
 def _counts(rf: RuleFrame) -> dict[str, int]:
     return {str(k): int(n) for k, n in rf.frame["verdict"].value_counts().iter_rows()}
-
-
-def _with_rows(frame: pl.DataFrame, raw: pl.DataFrame | None, key: str) -> pl.DataFrame:
-    if raw is None or ROW not in raw.columns:
-        return frame.with_columns(pl.lit(None, dtype=pl.UInt32).alias(ROW))
-    rows = raw.select(pl.col(key).cast(pl.String).alias("subject_id"), pl.col(ROW)).unique(
-        "subject_id", keep="first", maintain_order=True
-    )
-    return frame.join(rows, on="subject_id", how="left", maintain_order="left")
 
 
 def evaluate_partition(
