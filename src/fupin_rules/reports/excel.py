@@ -124,6 +124,13 @@ class _Formats:
         }
 
 
+def _refused(ws: Worksheet, row: int, col: int, status: int) -> None:
+    raise ValueError(
+        f"Excel cannot hold the cell at row {row + 1:,}, column {col + 1} of sheet {ws.name!r}"
+        f" (xlsxwriter status {status}: -1 is past Excel's 1,048,576 rows or 16,384 columns)"
+    )
+
+
 class _Sheet:
     """One worksheet written row after row (constant memory: a row is on disk once the next
     begins)."""
@@ -134,7 +141,8 @@ class _Sheet:
 
     def append(self, values: Iterable[Any], formats: Sequence[Format | None] | None = None) -> None:
         """One row: text sanitised and always text (never a formula, whatever it starts
-        with), integers as numbers, no cell at all for None or empty text."""
+        with), integers as numbers, no cell at all for None or empty text. A cell xlsxwriter
+        refuses (it returns a status instead of raising) is an error, never a silent gap."""
         ws, r = self.ws, self.row
         for c, v in enumerate(values):
             if v is None:
@@ -142,14 +150,15 @@ class _Sheet:
             fmt = formats[c] if formats is not None and c < len(formats) else None
             if isinstance(v, str):
                 v = _text(v)
-                if v:
-                    ws.write_string(r, c, v, fmt)
+                status = ws.write_string(r, c, v, fmt) if v else 0
             elif isinstance(v, bool):
-                ws.write_boolean(r, c, v, fmt)
+                status = ws.write_boolean(r, c, v, fmt)
             elif isinstance(v, int | float):
-                ws.write_number(r, c, v, fmt)
+                status = ws.write_number(r, c, v, fmt)
             else:
                 raise TypeError(f"no Excel cell for {type(v).__name__}: {v!r}")
+            if status:
+                _refused(ws, r, c, status)
         self.row = r + 1
 
     def styled(self, values: Sequence[Any], fmt: Format) -> None:
@@ -225,11 +234,10 @@ class _Rows:
         if self.n >= MAX_DATA_ROWS:
             self._next()
         sheet = self.sheets[-1]
-        first, *rest = self.heading_formats[assumed]
-        sheet.ws.write_string(sheet.row, 0, _text(text), first)
-        for c, fmt in enumerate(rest, start=1):
-            sheet.ws.write_blank(sheet.row, c, None, fmt)
-        sheet.row += 1
+        sheet.append([text], self.heading_formats[assumed][:1])
+        for c, fmt in enumerate(self.heading_formats[assumed][1:], start=1):
+            if status := sheet.ws.write_blank(sheet.row - 1, c, None, fmt):
+                _refused(sheet.ws, sheet.row - 1, c, status)
         self.n += 1
         self.total += 1
 

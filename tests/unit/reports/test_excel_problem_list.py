@@ -204,3 +204,21 @@ def test_a_sheet_over_excels_row_limit_continues_on_the_next(
         assert all(len(_rows(split, p, headings=True)) == 1 for p in parts[: n or 1]) or n == 0
     # the continuation sheets follow their first sheet
     assert names.index("数据错误") > names.index("待补数据")
+
+
+def test_a_cell_excel_cannot_hold_is_an_error_not_a_gap(tmp_path: Path) -> None:
+    """xlsxwriter returns a status instead of raising for a cell past Excel's last row (it
+    would leave the cell out); the writer turns it into an error naming sheet, row and
+    column. (The level sheets continue on "户 (2)" before that row: the test above.)"""
+    import xlsxwriter
+
+    from fupin_rules.reports import excel
+
+    wb = xlsxwriter.Workbook(str(tmp_path / "x.xlsx"), {"constant_memory": True})
+    sheet = excel._Sheet(wb.add_worksheet("户"))
+    sheet.append(["fits", None, 1])
+    sheet.row = 1_048_576  # 0-based: the row after Excel's last one
+    with pytest.raises(ValueError, match=r"row 1,048,577, column 1 of sheet '户'"):
+        sheet.append(["lost?", None, 5])
+    wb.close()
+    assert openpyxl.load_workbook(tmp_path / "x.xlsx").active["A1"].value == "fits"
