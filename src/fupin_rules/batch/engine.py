@@ -135,8 +135,12 @@ class BatchResult:
         return out
 
 
-def prepare(policy: Policy, data: Any) -> Tables:
-    """Tables from a Dataset, a LoadResult or a dict of polars DataFrames."""
+def prepare(policy: Policy, data: Any, bookkeeping: Iterable[str] = ()) -> Tables:
+    """Tables from a Dataset, a LoadResult or a dict of polars DataFrames.
+
+    Frames are checked (see :func:`~fupin_rules.batch.frames.tables_from_frames`);
+    ``bookkeeping`` names the columns the library itself added to frames it wrote.
+    """
     if isinstance(data, LoadResult):
         tables = tables_from_dataset(data.dataset, policy.schema)
         tables.issues = data.issues
@@ -146,7 +150,7 @@ def prepare(policy: Policy, data: Any) -> Tables:
     if isinstance(data, Tables):
         return data
     if isinstance(data, Mapping):
-        return tables_from_frames(data, policy.schema)
+        return tables_from_frames(data, policy.schema, bookkeeping)
     raise TypeError(f"cannot evaluate {type(data).__name__}: pass a Dataset, LoadResult or frames")
 
 

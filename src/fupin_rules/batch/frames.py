@@ -19,7 +19,7 @@ from __future__ import annotations
 import decimal
 import enum
 import operator
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -27,10 +27,12 @@ import polars as pl
 import pyarrow as pa
 
 from fupin_rules._gc import gc_paused
+from fupin_rules.batch.frames_check import CONVERSION_ERRORS, check_frames, plain
 from fupin_rules.domain.dataset import REFERENCES, TABLES, DataIssue, Dataset
 from fupin_rules.domain.entities import ENTITIES
 from fupin_rules.domain.schema import ENTITY_RECORDS, LINKS
 from fupin_rules.engine.context import TABLE_KIND
+from fupin_rules.errors import DataError
 from fupin_rules.expr import BOOL, DATE, NUMBER, EnumType, ListType, PrimitiveType, Schema, Type
 
 __all__ = [
@@ -169,14 +171,6 @@ def _typed_series(name: str, s: pl.Series, t: Type) -> tuple[pl.Series, int | No
     return s.cast(pl.String).alias(name), None
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, enum.Enum):
-        return value.value
-    if isinstance(value, tuple):
-        return [_plain(v) for v in value]
-    return value
-
-
 def _records_frame(kind: str, records: Any, schema: Schema) -> tuple[pl.DataFrame, dict[str, int]]:
     ent = schema.entities[kind]
     cls = ENTITY_RECORDS[kind]
@@ -191,7 +185,7 @@ def _records_frame(kind: str, records: Any, schema: Schema) -> tuple[pl.DataFram
         if isinstance(t, EnumType):
             values = [v.value if isinstance(v, enum.Enum) else v for v in values]
         elif not isinstance(t, PrimitiveType):
-            values = [_plain(v) for v in values]
+            values = [plain(v) for v in values]
         cols[n] = values
     keys = [str(k) for k in cols[cls.key_field]] if names else []
     series: list[pl.Series] = [pl.Series(KEY, keys, dtype=pl.String)]
@@ -225,7 +219,14 @@ def _frame_from_polars(
     dens: dict[str, int] = {}
     for n, t in ent.fields.items():
         if n in df.columns:
-            s, den = _typed_series(n, df[n], t)
+            try:
+                s, den = _typed_series(n, df[n], t)
+            except CONVERSION_ERRORS as exc:
+                table = "county" if kind == "county" else ENTITIES[kind].table
+                why = (str(exc).splitlines() or [type(exc).__name__])[0][:200]
+                raise DataError(
+                    [f"table {table}, column {n!r}: {df[n].dtype} cells cannot hold {t} ({why})"]
+                ) from None
         else:
             s = pl.repeat(None, df.height, dtype=_dtype(t), eager=True).alias(n)
             den = 1 if t == NUMBER else None
@@ -341,33 +342,25 @@ def tables_from_dataset(dataset: Dataset, schema: Schema) -> Tables:
     return _finish(frames, dens, supplied, [], check_orphans=False)
 
 
-def _county_frame(value: Any) -> pl.DataFrame:
-    if isinstance(value, pl.DataFrame):
-        return value
-    if isinstance(value, Mapping):
-        return pl.DataFrame([{k: _plain(v) for k, v in value.items()}])
-    raise TypeError("the county table must be a one-row DataFrame or a mapping")
+def tables_from_frames(
+    data: Mapping[str, Any], schema: Schema, bookkeeping: Iterable[str] = ()
+) -> Tables:
+    """Frames from a dict of polars DataFrames keyed by table name (``county`` required).
 
-
-def tables_from_frames(data: Mapping[str, Any], schema: Schema) -> Tables:
-    """Frames from a dict of polars DataFrames keyed by table name (``county`` required)."""
-    if "county" not in data:
-        raise KeyError("the frames need a 'county' table")
+    The frames are checked first (:func:`~fupin_rules.batch.frames_check.check_frames`): any
+    unknown table or column, empty or repeated key, or bad cell is a DataError naming it.
+    """
+    data = check_frames(data, schema, bookkeeping)
     frames: dict[str, pl.DataFrame] = {}
     dens: dict[tuple[str, str], int] = {}
     supplied: dict[str, bool] = {"county": True}
-    county = _county_frame(data["county"])
-    if county.height != 1:
-        raise ValueError(f"the county table must have one row, not {county.height}")
-    df, d = _frame_from_polars("county", county, schema)
+    df, d = _frame_from_polars("county", data["county"], schema)
     frames["county"] = df
     dens.update({("county", k): v for k, v in d.items()})
     for table, kind in TABLE_KIND.items():
         raw = data.get(table)
         required = ENTITIES.by_table[table].required
         supplied[kind] = raw is not None or required
-        if raw is not None and not isinstance(raw, pl.DataFrame):
-            raw = pl.DataFrame(raw)
         if raw is None or (raw.width == 0 and raw.height == 0):
             # absent, or supplied with no rows and so no columns (an empty list)
             df, d = _empty_frame(kind, schema)

@@ -144,7 +144,7 @@ def evaluate_partition(
     pol = _load_policy(policy, policy_hash)
     manifest = read_manifest(directory)
     raw = read_partition(manifest, indices)
-    tables = prepare(pol, raw)
+    tables = prepare(pol, raw, bookkeeping=(ROW,))
     compiler = _PartitionCompiler(pol, tables, on)
     rules: dict[str, RuleFrame] = {}
     lower = _lower_rules(pol)
@@ -284,7 +284,7 @@ class Reduction:
         manifest = read_manifest(directory)
         if self.seen != len(manifest):
             raise PartitionError(f"{self.seen} of {len(manifest)} partitions were evaluated")
-        tables = prepare(policy, empty_partition(manifest))
+        tables = prepare(policy, empty_partition(manifest), bookkeeping=(ROW,))
         if self.dens:
             tables.dens.update(self.dens)
         compiler = _ReduceCompiler(policy, tables, on, self.partials or [])
