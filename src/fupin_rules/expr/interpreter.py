@@ -8,12 +8,9 @@ Expressions are assumed to have passed :func:`fupin_rules.expr.check`.
 
 from __future__ import annotations
 
-import datetime as dt
-import math
 import operator
-from collections.abc import Callable, Sequence
 from fractions import Fraction
-from typing import Any, TypeAlias
+from typing import Any
 
 from fupin_rules.expr.deadline import deadline_value
 from fupin_rules.expr.ir import (
@@ -35,7 +32,9 @@ from fupin_rules.expr.ir import (
     as_node,
     not_a_node,
 )
+from fupin_rules.expr.operations import _ORDER, _arith_slow, _compare_intervals, _member
 from fupin_rules.expr.printer import to_source
+from fupin_rules.expr.reducers import _REDUCERS, Compiled
 from fupin_rules.expr.runtime import Environment, Subject
 from fupin_rules.expr.trace import (
     AggregateRead,
@@ -50,12 +49,8 @@ from fupin_rules.expr.values import UNKNOWN, Interval, Truth, interval_abs, to_v
 
 __all__ = ["Compiled", "compile_expr", "evaluate"]
 
-#: a compiled expression: ``fn(subject, env, trace) -> value``
-Compiled: TypeAlias = Callable[[Subject, Environment, Trace | None], Any]
-
 _CACHE: dict[int, tuple[Expr, Compiled]] = {}
 _CACHE_LIMIT = 8192
-_ZERO = Fraction(0)
 
 
 def evaluate(expr: Expr, subject: Subject, env: Environment, trace: Trace | None = None) -> Any:
@@ -199,46 +194,6 @@ def _list(node: ListExpr) -> Compiled:
 # --- arithmetic -------------------------------------------------------------------------------
 
 
-def _bounds(x: Fraction | Interval) -> tuple[Fraction, Fraction, int]:
-    if isinstance(x, Interval):
-        return x.lo, x.hi, x.missing
-    return x, x, 0
-
-
-def _interval(lo: Fraction, hi: Fraction, missing: int) -> Fraction | Interval:
-    return lo if lo == hi else Interval(lo, hi, missing)
-
-
-def _days(n: Fraction) -> dt.timedelta:
-    # whole days only; a fractional count of days is rounded down
-    return dt.timedelta(days=math.floor(n))
-
-
-def _arith_slow(op: str, a: Any, b: Any) -> Any:
-    """Arithmetic with intervals or dates (the fast path handles two Fractions)."""
-    if isinstance(a, dt.date) or isinstance(b, dt.date):
-        if isinstance(a, Interval) or isinstance(b, Interval):
-            return UNKNOWN
-        if op == "+":
-            return a + _days(b) if isinstance(a, dt.date) else b + _days(a)
-        if isinstance(b, dt.date):
-            return Fraction((a - b).days)
-        return a - _days(b)
-    alo, ahi, am = _bounds(a)
-    blo, bhi, bm = _bounds(b)
-    missing = am + bm
-    if op == "+":
-        return _interval(alo + blo, ahi + bhi, missing)
-    if op == "-":
-        return _interval(alo - bhi, ahi - blo, missing)
-    if op == "/":
-        if blo <= 0 <= bhi:
-            return UNKNOWN
-        blo, bhi = 1 / bhi, 1 / blo
-    products = (alo * blo, alo * bhi, ahi * blo, ahi * bhi)
-    return _interval(min(products), max(products), missing)
-
-
 def _binary(node: Binary) -> Compiled:
     left = compile_expr(node.left)
     right = compile_expr(node.right)
@@ -290,61 +245,6 @@ def _unary(node: Unary) -> Compiled:
 
 
 # --- comparison and logic ---------------------------------------------------------------------
-
-_ORDER = {
-    "==": operator.eq,
-    "!=": operator.ne,
-    "<": operator.lt,
-    "<=": operator.le,
-    ">": operator.gt,
-    ">=": operator.ge,
-}
-
-
-def _compare_intervals(op: str, a: Any, b: Any) -> Truth:
-    """Compare where at least one side is an Interval: decided only if every point agrees."""
-    alo, ahi, _ = _bounds(a)
-    blo, bhi, _ = _bounds(b)
-    if op in ("==", "!="):
-        if ahi < blo or bhi < alo:
-            equal: Truth = False
-        elif alo == ahi == blo == bhi:
-            equal = True
-        else:
-            return UNKNOWN
-        return equal if op == "==" else not equal
-    if op == "<":
-        return True if ahi < blo else False if alo >= bhi else UNKNOWN
-    if op == "<=":
-        return True if ahi <= blo else False if alo > bhi else UNKNOWN
-    if op == ">":
-        return True if alo > bhi else False if ahi <= blo else UNKNOWN
-    return True if alo >= bhi else False if ahi < blo else UNKNOWN
-
-
-def _unknown_in(a: object, b: object) -> bool:
-    return a is UNKNOWN or b is UNKNOWN
-
-
-def _equal(a: Any, b: Any) -> Truth:
-    if _unknown_in(a, b):
-        return UNKNOWN
-    if isinstance(a, Interval) or isinstance(b, Interval):
-        return _compare_intervals("==", a, b)
-    return bool(a == b)
-
-
-def _member(a: Any, items: Any) -> Truth:
-    if _unknown_in(a, items):
-        return UNKNOWN
-    result: Truth = False
-    for item in items:
-        found = _equal(a, item)
-        if found is True:
-            return True
-        if found is UNKNOWN:
-            result = UNKNOWN
-    return result
 
 
 def _compare(node: Compare) -> Compiled:
@@ -485,173 +385,6 @@ def _call(node: Call) -> Compiled:
 
 
 # --- aggregates -------------------------------------------------------------------------------
-
-_Reducer: TypeAlias = Callable[[Sequence[Subject], Environment, Trace | None], tuple[Any, int]]
-
-
-def _truth_of(fn: Compiled | None, s: Subject, e: Environment, t: Trace | None) -> Truth:
-    if fn is None:
-        return True
-    v = fn(s, e, t)
-    return UNKNOWN if v is UNKNOWN else bool(v)
-
-
-def _count(value: Compiled | None, filt: Compiled | None) -> _Reducer:
-    def reduce(kids: Sequence[Subject], e: Environment, t: Trace | None) -> tuple[Any, int]:
-        if filt is None:
-            return Fraction(len(kids)), 0
-        sure = maybe = 0
-        for c in kids:
-            f = filt(c, e, t)
-            if f is True:
-                sure += 1
-            elif f is UNKNOWN:
-                maybe += 1
-        if maybe == 0:
-            return Fraction(sure), 0
-        return Interval(Fraction(sure), Fraction(sure + maybe), maybe), maybe
-
-    return reduce
-
-
-def _sum(value: Compiled | None, filt: Compiled | None) -> _Reducer:
-    assert value is not None
-
-    def reduce(kids: Sequence[Subject], e: Environment, t: Trace | None) -> tuple[Any, int]:
-        lo = hi = Fraction(0)
-        missing = 0
-        unbounded = False
-        for c in kids:
-            f = _truth_of(filt, c, e, t)
-            if f is False:
-                continue
-            v = value(c, e, t)
-            if v is UNKNOWN:
-                missing += 1
-                unbounded = True
-                continue
-            vlo, vhi, vm = _bounds(v)
-            if f is True:
-                lo += vlo
-                hi += vhi
-                missing += 1 if vm else 0
-            else:  # the child may or may not count
-                lo += min(vlo, _ZERO)
-                hi += max(vhi, _ZERO)
-                missing += 1
-        if unbounded:
-            return UNKNOWN, missing
-        return _interval(lo, hi, missing), missing
-
-    return reduce
-
-
-def _extremum(pick: Callable[..., Any], value: Compiled | None, filt: Compiled | None) -> _Reducer:
-    assert value is not None
-    is_min = pick is min
-
-    def reduce(kids: Sequence[Subject], e: Environment, t: Trace | None) -> tuple[Any, int]:
-        sure: list[Any] = []
-        maybe: list[Any] = []
-        missing = 0
-        unbounded = False
-        for c in kids:
-            f = _truth_of(filt, c, e, t)
-            if f is False:
-                continue
-            v = value(c, e, t)
-            if v is UNKNOWN or isinstance(v, Interval):
-                missing += 1
-                unbounded = True
-            elif f is True:
-                sure.append(v)
-            else:
-                missing += 1
-                maybe.append(v)
-        if unbounded or not sure:
-            return UNKNOWN, missing
-        best = pick(sure)
-        if not maybe:
-            return best, missing
-        extreme = pick(best, pick(maybe))
-        if extreme == best:
-            return best, missing
-        if isinstance(best, dt.date):
-            return UNKNOWN, missing
-        return (
-            Interval(extreme, best, missing) if is_min else Interval(best, extreme, missing)
-        ), missing
-
-    return reduce
-
-
-def _share(value: Compiled | None, filt: Compiled | None) -> _Reducer:
-    assert value is not None
-
-    def reduce(kids: Sequence[Subject], e: Environment, t: Trace | None) -> tuple[Any, int]:
-        # in: a numerator and denominator; out: denominator only; optional_*: only if the
-        # unknown filter is true; maybe: the condition is unknown (numerator or not)
-        num = den = optional_in = optional_out = optional_maybe = maybe = 0
-        for c in kids:
-            f = _truth_of(filt, c, e, t)
-            if f is False:
-                continue
-            v = value(c, e, t)
-            if f is True:
-                den += 1
-                if v is True:
-                    num += 1
-                elif v is UNKNOWN:
-                    maybe += 1
-            elif v is True:
-                optional_in += 1
-            elif v is False:
-                optional_out += 1
-            else:
-                optional_maybe += 1
-        missing = maybe + optional_in + optional_out + optional_maybe
-        if den == 0:  # the denominator is zero or may be
-            return UNKNOWN, missing
-        if missing == 0:
-            return Fraction(num, den), 0
-        lo = Fraction(num, den + optional_out + optional_maybe)
-        hi = Fraction(
-            num + maybe + optional_in + optional_maybe, den + optional_in + optional_maybe
-        )
-        return _interval(lo, hi, missing), missing
-
-    return reduce
-
-
-def _kleene(is_all: bool, value: Compiled | None, filt: Compiled | None) -> _Reducer:
-    assert value is not None
-    decisive = not is_all  # all: a False decides; any: a True decides
-
-    def reduce(kids: Sequence[Subject], e: Environment, t: Trace | None) -> tuple[Any, int]:
-        missing = 0
-        decided = False
-        for c in kids:
-            v = value(c, e, t)
-            if v is UNKNOWN:
-                missing += 1
-            elif v is decisive:
-                decided = True
-        if decided:
-            return decisive, missing
-        return (UNKNOWN if missing else not decisive), missing
-
-    return reduce
-
-
-_REDUCERS: dict[str, Callable[[Compiled | None, Compiled | None], _Reducer]] = {
-    "count": _count,
-    "sum": _sum,
-    "min": lambda v, f: _extremum(min, v, f),
-    "max": lambda v, f: _extremum(max, v, f),
-    "share": _share,
-    "all": lambda v, f: _kleene(True, v, f),
-    "any": lambda v, f: _kleene(False, v, f),
-}
 
 
 def _aggregate(node: Aggregate) -> Compiled:
