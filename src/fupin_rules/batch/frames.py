@@ -19,7 +19,7 @@ from __future__ import annotations
 import decimal
 import enum
 import operator
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -97,7 +97,33 @@ def _scale_of(d: Decimal) -> int:
     return max(0, -exp) if isinstance(exp, int) else 0
 
 
-def _decimal_column(values: list[Any]) -> tuple[pl.Series, int]:
+def _arrow_decimals(values: Sequence[Any]) -> tuple[pl.Series, int] | None:
+    """Decimals (and nulls) as numerators over ``10**scale`` through Arrow, which reads them in
+    C: the scale is the largest of the values' (as :func:`_scale_of`), every value exact.
+
+    ``None`` where Arrow cannot say it exactly in a ``decimal128`` of a scale of 0 or more (a
+    value of more than 38 digits, one like ``1E+3`` alone in its column, NaN): then the caller
+    works it out value by value."""
+    try:
+        arr = pa.array(values)
+    except (pa.ArrowException, ValueError, TypeError, OverflowError):
+        return None
+    if not pa.types.is_decimal128(arr.type) or arr.type.scale < 0:
+        return None
+    return pl.Series(arr).to_physical().cast(I128), 10**arr.type.scale
+
+
+def _decimal_column(values: Sequence[Any]) -> tuple[pl.Series, int]:
+    kinds = set(map(type, values)) - {type(None)}
+    if kinds == {Decimal}:  # the records' numbers: read by Arrow (5x faster, measured)
+        fast = _arrow_decimals(values)
+        if fast is not None:
+            return fast
+    elif kinds <= {int}:  # whole numbers (not booleans: their type is bool)
+        try:
+            return pl.Series(values, dtype=I128), 1
+        except OverflowError:
+            pass  # beyond Int128: as below
     decs: list[Decimal | None] = []
     for v in values:
         if v is None:
@@ -171,23 +197,56 @@ def _typed_series(name: str, s: pl.Series, t: Type) -> tuple[pl.Series, int | No
     return s.cast(pl.String).alias(name), None
 
 
+def _arrow_lists(values: Sequence[Any]) -> pa.Array:
+    """A list column's values (tuples of codes or text, or nulls) as an Arrow list of strings.
+
+    Arrow reads tuples of text, str-enum codes included, as they are; values it refuses (codes
+    of another enum, nested tuples) are made plain first, as before.
+    """
+    try:
+        return pa.array(values, type=pa.list_(pa.string()))
+    except (pa.ArrowException, TypeError, ValueError):
+        return pa.array([plain(v) for v in values], type=pa.list_(pa.string()))
+
+
+def _columns(records: list[Any], names: list[str]) -> list[Sequence[Any]]:
+    """The records' fields, column by column.
+
+    Each record's fields are taken in one ``itemgetter`` call on its ``__dict__`` (a pydantic
+    model's field values) and the rows turned into columns by ``zip``: 2.5x faster than one
+    ``attrgetter`` pass per field (measured on the 336,000 persons of a 100k county). A record
+    without a ``__dict__`` holding every field is read attribute by attribute instead.
+    """
+    if not names:
+        return []
+    if not records:
+        return [() for _ in names]
+    row = operator.itemgetter(*names)
+    try:
+        rows = list(map(row, map(vars, records)))
+    except (KeyError, TypeError):
+        return [list(map(operator.attrgetter(n), records)) for n in names]
+    if len(names) == 1:
+        return [rows]
+    return list(zip(*rows, strict=True))
+
+
 def _records_frame(kind: str, records: Any, schema: Schema) -> tuple[pl.DataFrame, dict[str, int]]:
     ent = schema.entities[kind]
     cls = ENTITY_RECORDS[kind]
     names = list(cls.model_fields)
     records = list(records)
-    # column by column (one attrgetter pass per field; enums and tuples made plain only in the
-    # fields that can hold them): 3x faster than a getattr per field per record, measured
-    cols: dict[str, list[Any]] = {}
+    cols = dict(zip(names, _columns(records, names), strict=True))
     for n in names:
-        values = list(map(operator.attrgetter(n), records))
         t = ent.fields[n]
+        values = cols[n]
         if isinstance(t, EnumType):
-            values = [v.value if isinstance(v, enum.Enum) else v for v in values]
-        elif not isinstance(t, PrimitiveType):
-            values = [plain(v) for v in values]
-        cols[n] = values
-    keys = [str(k) for k in cols[cls.key_field]] if names else []
+            # a code of a str enum is its own text to polars: only other codes are made plain
+            if not all(issubclass(k, str) for k in set(map(type, values)) - {type(None)}):
+                cols[n] = [v.value if isinstance(v, enum.Enum) else v for v in values]
+        elif not isinstance(t, PrimitiveType) and not isinstance(t, ListType):
+            cols[n] = [plain(v) for v in values]
+    keys = list(map(str, cols[cls.key_field])) if names else []
     series: list[pl.Series] = [pl.Series(KEY, keys, dtype=pl.String)]
     dens: dict[str, int] = {}
     for n in names:
@@ -199,8 +258,7 @@ def _records_frame(kind: str, records: Any, schema: Schema) -> tuple[pl.DataFram
         elif isinstance(t, ListType):
             # through Arrow: polars builds a list column from Python lists one inner Series at a
             # time (5 s for the 436,000 lists of a 100,000-household county, measured)
-            arrow = pa.array(cols[n], type=pa.list_(pa.string()))
-            series.append(pl.Series(n, arrow).cast(_dtype(t)))
+            series.append(pl.Series(n, _arrow_lists(cols[n])).cast(_dtype(t)))
         else:
             series.append(pl.Series(n, cols[n], dtype=_dtype(t)))
     return pl.DataFrame(series), dens

@@ -57,9 +57,7 @@ def problems(county: Policy, data: dict[str, Any]) -> tuple[str, ...]:
 def test_valid_frames_give_the_findings_of_the_same_records(county: Policy) -> None:
     data = frames()
     got = evaluate_batch(county, data, ON, materialize="all")
-    records = {
-        k: (v.to_dicts() if isinstance(v, pl.DataFrame) else v) for k, v in data.items()
-    }
+    records = {k: (v.to_dicts() if isinstance(v, pl.DataFrame) else v) for k, v in data.items()}
     want = evaluate_batch(county, Dataset.from_dict(records), ON, materialize="all")
     assert got.findings == want.findings
     assert got.findings
