@@ -12,6 +12,7 @@ the verdict unknown rather than "none found".
 from __future__ import annotations
 
 import difflib
+import operator
 import reprlib
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypeVar, cast
@@ -244,6 +245,11 @@ def _validate_rows(
     issues: list[DataIssue] = []
     n = 0
     seen: dict[str, int] = {}
+    if isinstance(rows, Sequence) and set(map(type, rows)) == {cls}:
+        # validated already (the ledger readers validate as they read): only the ids to check
+        keys = list(map(str, map(operator.attrgetter(cls.key_field), rows)))
+        if len(set(keys)) == len(keys):
+            return list(enumerate(cast("Sequence[R]", rows), start=1)), issues, len(keys)
     for n, raw in enumerate(rows, start=1):
         if type(raw) is cls:  # validated already (the ledger readers validate as they read)
             rec: R = raw
@@ -302,9 +308,47 @@ def _validated(cls: type[R], raw: Any, *, source: str, table: str, row: int) -> 
         return _pydantic_issues(exc, source=source, table=table, row=row, record_id=rid)
 
 
+class _RowNumbers:
+    """The row each kept record came from (not a rejected namesake), by (table, id); a table's
+    map is made only when an issue needs a row number."""
+
+    def __init__(self) -> None:
+        self._records: dict[str, list[tuple[int, Record]]] = {}
+        self._rows: dict[str, dict[str, int]] = {}
+
+    def add(self, table: str, records: list[tuple[int, Any]]) -> None:
+        self._records[table] = records
+
+    def get(self, key: tuple[str, str]) -> int | None:
+        table, record_id = key
+        rows = self._rows.get(table)
+        if rows is None:
+            rows = {rec.key(): n for n, rec in self._records.get(table, ())}
+            self._rows[table] = rows
+        return rows.get(record_id)
+
+
+def _any_orphan(
+    records: Sequence[Record],
+    references: Sequence[tuple[str, str]],
+    keys: Mapping[str, set[str]],
+    tables: Mapping[str, Sequence[Record] | None],
+) -> bool:
+    """True when a record names a parent that is not there (as the record-by-record check in
+    :func:`load_dataset` decides it), checked a field at a time."""
+    for fld, parent in references:
+        if parent not in _REQUIRED and tables[parent] is None:
+            continue
+        named = set(map(operator.attrgetter(fld), records))
+        named.discard(None)
+        if not named <= keys[parent]:
+            return True
+    return False
+
+
 def _people_in_other_households(
     tables: Mapping[str, Sequence[Record] | None],
-    row_of: Mapping[tuple[str, str], int],
+    row_of: _RowNumbers,
     source: str,
 ) -> list[DataIssue]:
     """A record naming a household and a person of another household (a payment to P1 of H2
@@ -388,7 +432,7 @@ def load_dataset(data: Mapping[str, Any], *, source: str = "<memory>") -> LoadRe
         raise DataError([i.render() for i in issues]) from None
 
     tables: dict[str, list[Record] | None] = {}
-    row_of: dict[tuple[str, str], int] = {}
+    row_of = _RowNumbers()
     for name, cls in TABLES.items():
         raw = data.get(name)
         if raw is None:
@@ -401,8 +445,7 @@ def load_dataset(data: Mapping[str, Any], *, source: str = "<memory>") -> LoadRe
         recs, bad, n = _validate_rows(cls, raw, source=source, table=name)
         rows_in += n
         issues.extend(bad)
-        for idx, rec in recs:  # the row each kept record came from (not a rejected namesake)
-            row_of[(name, rec.key())] = idx
+        row_of.add(name, recs)
         tables[name] = [rec for _, rec in recs]
 
     # Referential and hierarchy checks, parents first, so an orphan's children are orphans too.
@@ -411,6 +454,10 @@ def load_dataset(data: Mapping[str, Any], *, source: str = "<memory>") -> LoadRe
         recs2 = tables[name]
         if recs2 is None:
             keys[name] = set()
+            continue
+        key_of = operator.attrgetter(TABLES[name].key_field)
+        if not _any_orphan(recs2, REFERENCES[name], keys, tables):
+            keys[name] = set(map(str, map(key_of, recs2)))
             continue
         kept: list[Record] = []
         for rec in recs2:
