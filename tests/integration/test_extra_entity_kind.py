@@ -7,6 +7,7 @@ loads, a dataset with a ``visits`` table (and an orphan visit) loads, both engin
 findings, and the reports place the visits under their household and village. The reports name
 the kind as declared: 入户走访 in Chinese text (the HTML report's unit errors too), "cadre visit"
 in English explanations, and a drill-down shows a visit's declared display field (the cadre).
+The service's request examples cut a household's visits with its other records.
 """
 
 from __future__ import annotations
@@ -187,6 +188,9 @@ out["placed"] = [directory.village("visit", "W2"), directory.household("visit", 
 out["level"] = level_of("visit")
 out["schema"] = "visits" in dataset_json_schema()["properties"]
 out["sheet"] = resolve_table("走访记录")[0]
+from fupin_rules.service.examples import household_slice
+sliced = household_slice(json.load(open(sys.argv[2], encoding="utf-8")), "H1")
+out["slice"] = [v["visit_id"] for v in sliced.get("visits", [])]
 print(json.dumps(out, ensure_ascii=False))
 """
 
@@ -233,6 +237,7 @@ def test_a_new_kind_needs_only_its_declaration_record_and_policy(tmp_path: Path)
     assert out["level"] == "household"
     assert out["schema"] is True
     assert out["sheet"] == "visits"
+    assert out["slice"] == ["W1", "W2"]  # the service examples' household slice
     assert out["html"] is True  # the report names the kind in Chinese
     assert out["html errors"] is True  # its unit errors too, under the unit's level
     for engine in ("reference", "batch"):

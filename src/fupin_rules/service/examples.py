@@ -7,6 +7,8 @@ import json
 from importlib import resources
 from typing import Any
 
+from fupin_rules.domain.entities import ENTITIES, EntityKind
+
 __all__ = [
     "EXAMPLE_ON",
     "EXAMPLE_PERSON",
@@ -37,28 +39,50 @@ def sample_county() -> dict[str, Any]:
 
 def household_slice(data: dict[str, Any], household_id: str) -> dict[str, Any]:
     """The records of one household: the county, its township and village, the household, its
-    persons and every record that belongs to them (a unit's inline dataset)."""
-    hh = next(h for h in data["households"] if h["household_id"] == household_id)
-    village = next(v for v in data["villages"] if v["village_id"] == hh["village_id"])
-    persons = [p for p in data["persons"] if p["household_id"] == household_id]
-    out: dict[str, Any] = {
-        "county": data["county"],
-        "townships": [
-            t for t in data.get("townships") or [] if t["township_id"] == village.get("township_id")
-        ],
-        "villages": [village],
-        "households": [hh],
-        "persons": persons,
-    }
-    for table in ("loans", "payments", "documents", "procedure_steps", "relocations"):
-        if data.get(table) is not None:
-            out[table] = [r for r in data[table] if r.get("household_id") == household_id]
+    persons and every record that belongs to them (a unit's inline dataset).
+
+    The tables are those of :data:`fupin_rules.domain.entities.ENTITIES`, in its order: the
+    household's ancestors through their parent links, and every kind with a link to a household
+    (its records whose link names this one; a table the data lacks is left out)."""
+    household = ENTITIES["household"]
+    hh = next(h for h in data[household.table] if h[household.key] == household_id)
+    county = ENTITIES["county"].table
+    picked: dict[str, list[dict[str, Any]]] = {household.table: [hh]}
+    _pick_ancestors(data, household, hh, picked)
+    out: dict[str, Any] = {county: data[county]}
+    for e in ENTITIES:
+        if e.table in picked:
+            out[e.table] = picked[e.table]
+            continue
+        link = next((p for p in e.parents if p.kind == household.kind and p.field), None)
+        if link is not None and data.get(e.table) is not None:
+            out[e.table] = [r for r in data[e.table] if r.get(link.field) == household_id]
     return out
+
+
+def _pick_ancestors(
+    data: dict[str, Any],
+    kind: EntityKind,
+    record: dict[str, Any],
+    picked: dict[str, list[dict[str, Any]]],
+) -> None:
+    """The records ``record`` names through its parent links, up to (not including) the county
+    (which a dataset holds as one record, taken whole)."""
+    for p in kind.parents:
+        parent = ENTITIES[p.kind]
+        if p.field is None or parent.table == ENTITIES["county"].table:
+            continue
+        rows = [r for r in data.get(parent.table) or [] if r[parent.key] == record.get(p.field)]
+        picked[parent.table] = rows
+        for r in rows:
+            _pick_ancestors(data, parent, r, picked)
 
 
 def person_household(data: dict[str, Any], person_id: str) -> str:
     """The household id of a person of ``data``."""
-    return str(next(p["household_id"] for p in data["persons"] if p["person_id"] == person_id))
+    person = ENTITIES["person"]
+    field = person.parent("household").field
+    return str(next(p[field] for p in data[person.table] if p[person.key] == person_id))
 
 
 def decision_example() -> dict[str, Any]:
