@@ -144,12 +144,14 @@ class _Sheet:
         with), integers as numbers, no cell at all for None or empty text. A cell xlsxwriter
         refuses (it returns a status instead of raising) is an error, never a silent gap."""
         ws, r = self.ws, self.row
+        fmts = formats or ()
         for c, v in enumerate(values):
             if v is None:
                 continue
-            fmt = formats[c] if formats is not None and c < len(formats) else None
+            fmt = fmts[c] if c < len(fmts) else None
             if isinstance(v, str):
-                v = _text(v)
+                if not v.isprintable() or len(v) > _MAX_CELL:  # printable: no control character
+                    v = _text(v)
                 status = ws.write_string(r, c, v, fmt) if v else 0
             elif isinstance(v, bool):
                 status = ws.write_boolean(r, c, v, fmt)
