@@ -14,7 +14,9 @@ import attrs
 from pydantic import ValidationError
 
 from fupin_rules.domain.dataset import DataIssue, LoadResult, load_dataset, short_repr
+from fupin_rules.domain.models import Record
 from fupin_rules.errors import DataError
+from fupin_rules.io._columns import read_columnwise
 from fupin_rules.io.cells import CellError, is_empty, parse_cell
 from fupin_rules.io.headers import (
     RECORD_CLASSES,
@@ -94,7 +96,9 @@ def _convert(sheet: _Sheet, *, validate: bool = False) -> _Converted:
     # a column repeats few distinct values (codes, 是/否, dates): each is parsed once per column
     caches: dict[int, dict[tuple[type, object], object]] = {i: {} for i in by_index}
     width = len(sheet.headers)
-    for number, row in sheet.rows:
+
+    def read_row(number: int, row: Sequence[object]) -> None:
+        """One row, cell by cell: its record, or every problem it has."""
         record: dict[str, Any] = {}
         problems: list[DataIssue] = []
         rid = None
@@ -117,7 +121,7 @@ def _convert(sheet: _Sheet, *, validate: bool = False) -> _Converted:
                 )
             )
             out.bad_rows += 1
-            continue
+            return
         for i, value in enumerate(row):
             spec = by_index.get(i)
             if spec is None:
@@ -158,17 +162,27 @@ def _convert(sheet: _Sheet, *, validate: bool = False) -> _Converted:
             problems.extend(_other_problems(sheet, cls, record, failed, number, rid, written))
             out.issues.extend(problems)
             out.bad_rows += 1
-            continue
+            return
         if validate:
             try:
                 out.records.append(cls.model_validate(record))
             except ValidationError:
                 out.issues.extend(_other_problems(sheet, cls, record, set(), number, rid, written))
                 out.bad_rows += 1
-                continue
+                return
         else:
             out.records.append(record)
         out.row_numbers.append(number)
+
+    def accept(record: Record, number: int) -> None:
+        out.records.append(record)
+        out.row_numbers.append(number)
+
+    if validate:  # column by column; the rows that fail are read by read_row
+        read_columnwise(cls, sheet.rows, by_index, width, unnamed, slow=read_row, accept=accept)
+    else:
+        for number, row in sheet.rows:
+            read_row(number, row)
     return out
 
 

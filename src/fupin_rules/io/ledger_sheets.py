@@ -17,6 +17,7 @@ from typing import Any
 import attrs
 
 from fupin_rules.domain.dataset import DataIssue, short_repr
+from fupin_rules.io._columns import non_empty_rows
 from fupin_rules.io.cells import is_empty
 from fupin_rules.io.headers import (
     TABLE_TITLES_ZH,
@@ -42,7 +43,7 @@ class _Sheet:
     table: str
     source: str
     headers: list[object]
-    rows: list[tuple[int, Sequence[object]]]
+    rows: Sequence[tuple[int, Sequence[object]]]
     excel: bool = False  # messages name the cell (D5) too
 
 
@@ -323,13 +324,7 @@ def _parquet_sheets(folder: Path) -> tuple[list[_Sheet], list[DataIssue]]:
         except Exception as exc:  # pyarrow raises ArrowInvalid, OSError, UnicodeDecodeError, ...
             raise LedgerError(f"{source}: cannot read as Parquet ({exc})") from exc
         headers: list[object] = list(columns)
-        values = list(columns.values())
-        rows: list[tuple[int, Sequence[object]]] = [
-            (i + 1, row)
-            for i, row in enumerate(zip(*values, strict=True))
-            if not all(is_empty(c) for c in row)
-        ]
-        sheets.append(_Sheet(table, source, headers, rows))
+        sheets.append(_Sheet(table, source, headers, non_empty_rows(list(columns.values()))))
     return sheets, issues
 
 
