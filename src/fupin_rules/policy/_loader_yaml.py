@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import re
+import warnings
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.error import MarkedYAMLError, ReusedAnchorWarning, YAMLError
 
 from fupin_rules.domain.dataset import short_repr
 from fupin_rules.policy._limits import MAX_NUMBER_DIGITS
@@ -268,6 +270,19 @@ def _most_aliased(root: Any) -> Any:
     return nodes[max(seen, key=lambda k: seen[k])] if seen else root
 
 
+def _reused_anchor(rel: str, text: str) -> tuple[str, str]:
+    """(location, message) of ruamel's duplicate-anchor warning (its marks are in its text)."""
+    name = re.search(r"duplicate anchor '([^']*)'", text)
+    places = re.findall(r"line (\d+), column (\d+)", text)
+    loc = f"{rel}:{places[1][0]}:{places[1][1]}" if len(places) > 1 else rel
+    first = f" (first at line {places[0][0]})" if places else ""
+    anchor = f"&{name.group(1)}" if name else "an anchor"
+    return loc, (
+        f"invalid YAML: the anchor {anchor[:60]} is defined twice{first}; give each anchor "
+        "its own name (锚点重名)"
+    )
+
+
 def _read_yaml(path: Path, problems: _Problems) -> Any:
     import yaml as pyyaml
 
@@ -283,7 +298,11 @@ def _read_yaml(path: Path, problems: _Problems) -> Any:
     yaml = YAML(typ="rt")
     try:
         text = path.read_text(encoding="utf-8")
-        node = yaml.compose(text)
+        with warnings.catch_warnings():
+            # an anchor defined twice: ruamel only warns and lets later aliases take the
+            # second value; a policy file refuses it (which value an alias meant is a guess)
+            warnings.simplefilter("error", ReusedAnchorWarning)
+            node = yaml.compose(text)
         if node is None:
             return None
         bad = _node_problems(node, yaml.constructor.construct_object)
@@ -293,6 +312,8 @@ def _read_yaml(path: Path, problems: _Problems) -> Any:
                 problems.add(f"{rel}:{mark.line + 1}:{mark.column + 1}", message)
             return None
         return yaml.constructor.construct_document(node)
+    except ReusedAnchorWarning as exc:
+        problems.add(*_reused_anchor(str(rel), str(exc)))
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         loc = f"{rel}:{mark.line + 1}:{mark.column + 1}" if mark else str(rel)

@@ -12,6 +12,7 @@ import re
 import shutil
 import threading
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -89,6 +90,19 @@ def test_a_few_aliases_still_work(mini: Path) -> None:
     policy = load_policy_dir(mini)
     values = policy.parameters["rain_and_dew.grant_yuan"].values
     assert values[0].note == "由3000元提高到5000元"
+
+
+def test_an_anchor_defined_twice_is_refused_naming_both_lines(mini: Path) -> None:
+    """Found by the policy fuzzer: ruamel only warns about a reused anchor (an exception under
+    -W error, a stderr line otherwise) and lets later aliases take the second value."""
+    _edit(mini, PARAMS, "note: 由3000元提高到5000元", "note: &n 由3000元提高到5000元")
+    _edit(mini, PARAMS, "note: start date of the old standard unknown", "note: &n other")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # whatever ruamel does with warnings, the answer is
+        problems = _refused_quickly(lambda: load_policy_dir(mini))  # a PolicyLoadError
+    (hit,) = [p for p in problems if "defined twice" in p]
+    assert re.search(r"params\.yaml:\d+:\d+: invalid YAML: the anchor &n is defined twice", hit)
+    assert "(first at line 8)" in hit
 
 
 def test_an_alias_inside_its_own_value_is_refused(mini: Path) -> None:
