@@ -32,7 +32,7 @@ from fupin_rules.reports.model import (
     VERDICT_ZH,
     SubjectDirectory,
     level_of,
-    missing_data,
+    missing_by_field,
     order_findings,
     report_findings,
     split_by_assumptions,
@@ -111,8 +111,7 @@ def _header(ev: Evaluation) -> str:
     )
 
 
-def _cards(ev: Evaluation) -> str:
-    s = summary(ev)
+def _cards(s: dict[str, Any]) -> str:
     cards = [
         ("findings", "", "判定总数", "findings", s["findings"]),
         ("problems", "fail", "不符合(问题)", "problems", s["problems"]),
@@ -256,13 +255,12 @@ def _rule_drills(listed: Sequence[Finding], subjects: SubjectDirectory, max_rows
 
 
 def _rules(
-    ev: Evaluation, listed: Sequence[Finding], subjects: SubjectDirectory, max_rows: int
+    s: dict[str, Any], listed: Sequence[Finding], subjects: SubjectDirectory, max_rows: int
 ) -> str:
     """The 问题清单 by rule, in two sections: 文件明确规定的问题 (resting on no assumption) and
     依据假设的问题 (resting on an assumed reading, catalogue or value), each with its count of
     problems (the JSON summary's ``problems_text_stated`` / ``problems_assumed``) and of the
-    undecided findings listed with it."""
-    s = summary(ev)
+    undecided findings listed with it (``s``: the run's :func:`summary`)."""
     stated, assumed = split_by_assumptions(listed)
     parts = (
         (
@@ -301,11 +299,7 @@ def _rules(
 
 
 def _missing(ev: Evaluation) -> str:
-    by_field: dict[tuple[str, str], list[Any]] = {}
-    for kind, _sid, fld, label, fs in missing_data(ev):
-        entry = by_field.setdefault((fld, kind), [label, 0, 0])
-        entry[1] += 1
-        entry[2] += len(fs)
+    by_field = missing_by_field(ev)
     out = [
         '<section id="missing"><h2>待补数据 <small class=en>data to collect, by field</small></h2>'
     ]
@@ -391,6 +385,7 @@ def _render(
         subjects,
     )
     title = f"问题清单 {ev.policy_id} {ev.policy_version} {ev.on.isoformat()}"
+    counts = summary(ev)  # once: the cards and the two parts' counts
     return "".join(
         [
             '<!DOCTYPE html>\n<html lang="zh-CN"><head><meta charset="utf-8">',
@@ -398,12 +393,12 @@ def _render(
             f"<title>{_e(title)}</title><style>{_CSS}</style></head><body>",
             _header(ev),
             "<main>",
-            _cards(ev),
+            _cards(counts),
             _progress(tracking),
             _target_chart(ev),
             _criteria_chart(ev),
             _villages(ev, listed, subjects, max_rows),
-            _rules(ev, listed, subjects, max_rows),
+            _rules(counts, listed, subjects, max_rows),
             _missing(ev),
             _errors(ev, max_rows),
             "</main><footer>由 fupin_rules 生成; 完整清单见 Excel 问题清单。"

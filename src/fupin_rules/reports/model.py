@@ -25,6 +25,7 @@ __all__ = [
     "VERDICT_ZH",
     "SubjectDirectory",
     "level_of",
+    "missing_by_field",
     "missing_data",
     "order_findings",
     "output_value",
@@ -114,16 +115,22 @@ def readable_number(value: Any) -> str:
 def order_findings(findings: Iterable[Finding], subjects: SubjectDirectory) -> list[Finding]:
     """Report order: by village, household, then village before household before person."""
     level_rank = {k: i for i, k in enumerate(KIND_ZH)}
-    return sorted(
-        findings,
-        key=lambda f: (
-            subjects.village(f.subject_kind, f.subject_id),
-            subjects.household(f.subject_kind, f.subject_id),
-            level_rank.get(f.subject_kind, len(level_rank)),
-            f.subject_id,
+    last = len(level_rank)
+    villages, households = subjects.villages, subjects.households
+
+    def key(f: Finding) -> tuple[str, str, int, str, str]:
+        # subjects.village / .household, looked up here: one call per finding, not three
+        kind, sid = f.subject_kind, f.subject_id
+        village = sid if kind == "village" else villages.get((kind, sid), "")
+        return (
+            village,
+            households.get((kind, sid), ""),
+            level_rank.get(kind, last),
+            sid,
             f.rule_id,
-        ),
-    )
+        )
+
+    return sorted(findings, key=key)
 
 
 def missing_data(ev: Evaluation) -> list[tuple[str, str, str, str, list[Finding]]]:
@@ -136,20 +143,51 @@ def missing_data(ev: Evaluation) -> list[tuple[str, str, str, str, list[Finding]
     return [(k, s, fld, label, fs) for (k, s, fld), (label, fs) in sorted(fields.items())]
 
 
+def missing_by_field(ev: Evaluation) -> dict[tuple[str, str], tuple[str, int, int]]:
+    """待补数据 by field: ``(field, subject kind) -> (label_zh, subjects missing it, blocked
+    findings)``; the label is the one :func:`missing_data` lists first for the field (that of
+    its least subject id). The counts of :func:`missing_data` without listing and sorting each
+    subject's entry."""
+    seen: set[tuple[str, str, str]] = set()
+    by_field: dict[tuple[str, str], list[Any]] = {}
+    for f in ev.unknowns():
+        for m in f.missing:
+            kind, sid = m.subject_kind, m.subject_id
+            entry = by_field.get((m.field, kind))
+            if entry is None:
+                entry = by_field[m.field, kind] = [sid, m.label_zh, 0, 0]
+            if (kind, sid, m.field) not in seen:  # a subject's first finding: its label
+                seen.add((kind, sid, m.field))
+                entry[2] += 1
+                if sid < entry[0]:
+                    entry[0], entry[1] = sid, m.label_zh
+            entry[3] += 1
+    return {
+        k: (label, n_subjects, n_findings)
+        for k, (_, label, n_subjects, n_findings) in by_field.items()
+    }
+
+
 def village_counts(ev: Evaluation, subjects: SubjectDirectory) -> list[tuple[str, Counter[str]]]:
     """Per village (``""`` = not placed in a village): problems by level, and unknowns."""
     counts: dict[str, Counter[str]] = {}
+    villages = subjects.villages
+    fail, unknown = Outcome.FAIL, Outcome.UNKNOWN
     for f in ev.findings:
-        is_problem = f.verdict is Outcome.FAIL and f.rule_kind in ("compliance", "target")
-        if not (is_problem or f.verdict is Outcome.UNKNOWN):
+        is_problem = f.verdict is fail and f.rule_kind in ("compliance", "target")
+        if not (is_problem or f.verdict is unknown):
             continue
-        if level_of(f.subject_kind) == "county":
+        kind, sid = f.subject_kind, f.subject_id
+        level = _LEVEL_OF_KIND.get(kind, "county")  # level_of
+        if level == "county":
             continue
-        vid = subjects.village(f.subject_kind, f.subject_id)
-        c = counts.setdefault(vid, Counter())
+        vid = sid if kind == "village" else villages.get((kind, sid), "")  # subjects.village
+        c = counts.get(vid)
+        if c is None:
+            c = counts[vid] = Counter()
         if is_problem:
             c["fail"] += 1
-            c["fail:" + level_of(f.subject_kind)] += 1
+            c["fail:" + level] += 1
         else:
             c["unknown"] += 1
     return sorted(counts.items(), key=lambda kv: (kv[0] == "", kv[0]))
