@@ -49,3 +49,25 @@ def test_loading_leaves_the_collector_on() -> None:
     loaded = fr.load_data(sample_data_path())
     assert gc.isenabled()
     assert len(loaded.dataset.households) > 0
+
+
+def test_what_was_made_in_the_pause_is_not_left_to_the_young_generation() -> None:
+    """Left young, the first collection after the pause would walk every object made in it."""
+    import weakref
+
+    class Node:
+        other: object = None
+
+    gc.collect()
+    with gc_paused():
+        made = [[] for _ in range(50_000)]
+        a, b = Node(), Node()
+        a.other, b.other = b, a  # cyclic garbage made during the pause
+        gone = weakref.ref(a)
+        del a, b
+    young = {id(o) for o in gc.get_objects(generation=0) + gc.get_objects(generation=1)}
+    assert not any(id(m) in young for m in made)  # in the oldest generation, not walked again
+    assert id(made[0]) in {id(o) for o in gc.get_objects(generation=2)}
+    assert gc.get_freeze_count() == 0  # nothing stays frozen
+    gc.collect()
+    assert gone() is None  # the cycle is still collected
