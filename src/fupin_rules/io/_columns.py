@@ -124,11 +124,31 @@ def _keys(raw: list[object]) -> list[object] | None:
     return keys if all(type(k) is not list for k in keys) else None
 
 
+_NUMBERS = frozenset({FieldKind.MONEY, FieldKind.RATE})
+
+
+def _as_written(spec: FieldSpec, raw: list[object]) -> bool:
+    """True when :func:`parse_cell` reads every decimal of ``raw`` as itself (a Parquet decimal
+    column): finite and, for money, at most two decimals as written (``3000.500`` is
+    rewritten ``3000.50``, ``1.234`` refused: such a column is read value by value)."""
+    money = spec.kind is FieldKind.MONEY
+    for v in cast("list[Decimal | None]", raw):
+        if v is None:
+            continue
+        if not v.is_finite():
+            return False
+        if money and cast(int, v.as_tuple().exponent) < -2:
+            return False
+    return True
+
+
 def parse_column(spec: FieldSpec, raw: list[object]) -> ParsedColumn:
     """Each cell of ``raw`` read as :func:`parse_cell` reads it (a distinct value once)."""
     if spec.kind is FieldKind.TEXT and _only(raw, str):  # ids and names: few repeat
         text = cast("list[str | None]", raw)
         return ParsedColumn([v.strip() or None if v is not None else None for v in text], [])
+    if spec.kind in _NUMBERS and _only(raw, Decimal) and _as_written(spec, raw):
+        return ParsedColumn(list(raw), [])
     keys = _keys(raw)
     if keys is None:
         values: list[object] = []
