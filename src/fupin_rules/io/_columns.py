@@ -17,6 +17,7 @@ differently), and floats and decimals by their ``repr`` (``-0.0``, ``Decimal("1.
 from __future__ import annotations
 
 import datetime as dt
+import operator
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from functools import cache
@@ -211,10 +212,21 @@ def _list_adapter(cls: type[Record]) -> TypeAdapter[list[Record]]:
     return TypeAdapter(list[cls])  # type: ignore[valid-type]
 
 
-def _columns_of(rows: Sequence[tuple[int, Sequence[object]]], index: int) -> list[object]:
-    if isinstance(rows, ColumnRows):
-        return rows.column(index)
-    return [row[index] if index < len(row) else None for _, row in rows]
+class _Cells:
+    """The cells of a table given as rows, a column at a time (a short row's missing cells are
+    empty)."""
+
+    def __init__(self, rows: Sequence[tuple[int, Sequence[object]]]) -> None:
+        self.rows = rows
+        self.cells = [] if isinstance(rows, ColumnRows) else [row for _, row in rows]
+        self.shortest = min(map(len, self.cells), default=0)
+
+    def column(self, index: int) -> list[object]:
+        if isinstance(self.rows, ColumnRows):
+            return self.rows.column(index)
+        if index < self.shortest:  # every row has the cell: one C pass
+            return list(map(operator.itemgetter(index), self.cells))
+        return [row[index] if index < len(row) else None for row in self.cells]
 
 
 def read_columnwise(
@@ -245,15 +257,17 @@ def read_columnwise(
             for r, (_, row) in enumerate(rows)
             if len(row) > width and any(not is_empty(c) for c in row[width:])
         )
+    cells = _Cells(rows)
     for i in unnamed:
-        slow_rows.update(_non_empty_rows(_columns_of(rows, i)))
+        slow_rows.update(_non_empty_rows(cells.column(i)))
     names: list[str] = []
     columns: list[list[object]] = []
     for i, spec in specs.items():
-        parsed = parse_column(spec, _columns_of(rows, i))
+        parsed = parse_column(spec, cells.column(i))
         slow_rows.update(parsed.bad)
         names.append(spec.name)
         columns.append(parsed.values)
+    del cells
     numbers = rows.numbers if isinstance(rows, ColumnRows) else [number for number, _ in rows]
     adapter = _list_adapter(cls)
     for start in range(0, n, CHUNK):
