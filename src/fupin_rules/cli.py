@@ -247,13 +247,23 @@ def check(
         except FupinRulesError as exc:
             _fail(str(exc))
             return
+        from fupin_rules.reports.subjects import SubjectDirectory
+
         tracking = None
+        subjects = None  # who is who: indexed once for the store's places and the reports
         if store is not None or since is not None:
             from fupin_rules.runs.cli import record_and_track
 
+            subjects = SubjectDirectory.from_dataset(loaded.dataset)
             try:
                 tracking = record_and_track(
-                    ev, loaded.dataset, path, store_path=store, since=since, policy_ref=policy
+                    ev,
+                    loaded.dataset,
+                    path,
+                    store_path=store,
+                    since=since,
+                    policy_ref=policy,
+                    subjects=subjects,
                 )
             except FupinRulesError as exc:
                 _fail(str(exc))
@@ -270,10 +280,7 @@ def check(
                         problems_only=problems_only,
                     ),
                 )
-            subjects = None
-            if excel or html:  # who is who: indexed once for both reports
-                from fupin_rules.reports.subjects import SubjectDirectory
-
+            if (excel or html) and subjects is None:
                 subjects = SubjectDirectory.from_dataset(loaded.dataset)
             if excel:
                 from fupin_rules.reports.excel import write_problem_list

@@ -26,8 +26,12 @@ def record_and_track(
     store_path: Path | None,
     since: str | None,
     policy_ref: str,
+    subjects: Any = None,
 ) -> Any:
     """Record the run in the store (when ``store_path``) and compare it with ``since``.
+
+    ``subjects``: the dataset's :class:`~fupin_rules.reports.subjects.SubjectDirectory` when
+    the caller has built it already (``check`` builds it once for this and its reports).
 
     ``since`` is a JSON report path, a stored run id, or ``last`` (the latest earlier stored
     run of the same policy id and county). With a store and no ``since``, the run is compared
@@ -43,7 +47,7 @@ def record_and_track(
         track,
     )
 
-    locator = Locator.from_dataset(dataset)
+    locator = Locator.from_dataset(dataset, subjects=subjects)
     county_id = dataset.county.county_id
     store = None
     current = None

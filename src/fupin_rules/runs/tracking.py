@@ -76,11 +76,14 @@ class Locator:
     township_names: dict[str, str] = attrs.field(factory=dict)
 
     @classmethod
-    def from_dataset(cls, dataset: Dataset | None) -> Locator:
-        """Index ``dataset`` (an empty locator for ``None``)."""
+    def from_dataset(
+        cls, dataset: Dataset | None, *, subjects: SubjectDirectory | None = None
+    ) -> Locator:
+        """Index ``dataset`` (an empty locator for ``None``); ``subjects``: its directory, when
+        the caller has built it already."""
         if dataset is None:
             return cls()
-        sd = SubjectDirectory.from_dataset(dataset)
+        sd = subjects if subjects is not None else SubjectDirectory.from_dataset(dataset)
         return cls(
             village_township={v.village_id: v.township_id for v in dataset.villages},
             subject_village=sd.villages,

@@ -52,9 +52,12 @@ def test_a_directory_handed_in_gives_the_same_reports(
     assert _cells(tmp_path / "handed.xlsx") == _cells(tmp_path / "built.xlsx")
 
 
+@pytest.mark.parametrize("store", [False, True])
 def test_check_builds_the_directory_once_for_excel_and_html(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, store: bool
 ) -> None:
+    """Once for the Excel and the HTML report, and with ``--store`` for the run store's places
+    (整改台账) too."""
     if not (COUNTY_2017 / "policy.yaml").exists():
         pytest.skip(f"county_2017 policy not found at {COUNTY_2017}")
     policy = fr.load_policy(COUNTY_2017)
@@ -72,6 +75,8 @@ def test_check_builds_the_directory_once_for_excel_and_html(
     monkeypatch.setattr(SubjectDirectory, "from_dataset", classmethod(counting))
     args = ["check", str(data), "--policy", str(COUNTY_2017), "--engine", "reference", "-q"]
     excel, html = tmp_path / "r.xlsx", tmp_path / "r.html"
+    if store:
+        args += ["--store", str(tmp_path / "runs.sqlite")]
     assert main([*args, "--excel", str(excel), "--html", str(html)]) == EXIT_OK
     assert len(built) == 1 and built[0] is not None
     assert excel.stat().st_size > 0 and html.read_text(encoding="utf-8").startswith("<!DOCTYPE")
