@@ -143,13 +143,24 @@ def _as_written(spec: FieldSpec, raw: list[object]) -> bool:
     return True
 
 
-def parse_column(spec: FieldSpec, raw: list[object]) -> ParsedColumn:
-    """Each cell of ``raw`` read as :func:`parse_cell` reads it (a distinct value once)."""
-    if spec.kind is FieldKind.TEXT and _only(raw, str):  # ids and names: few repeat
+def _shared(values: list[object], keys: list[object] | None = None) -> list[object]:
+    """``values`` with one object for each distinct key (the value itself by default): a
+    parent id repeated by 300,000 persons is held once, as the per-column cache held it."""
+    keys = values if keys is None else keys
+    one = dict(zip(keys, values, strict=True))
+    return list(map(one.__getitem__, keys))
+
+
+def parse_column(spec: FieldSpec, raw: list[object], *, ids: bool = False) -> ParsedColumn:
+    """Each cell of ``raw`` read as :func:`parse_cell` reads it (a distinct value once).
+
+    ``ids``: the column holds the record ids (distinct in a good table: not worth sharing)."""
+    if spec.kind is FieldKind.TEXT and _only(raw, str):  # ids, parent ids, names
         text = cast("list[str | None]", raw)
-        return ParsedColumn([v.strip() or None if v is not None else None for v in text], [])
+        stripped: list[object] = [v.strip() or None if v is not None else None for v in text]
+        return ParsedColumn(stripped if ids else _shared(stripped), [])
     if spec.kind in _NUMBERS and _only(raw, Decimal) and _as_written(spec, raw):
-        return ParsedColumn(list(raw), [])
+        return ParsedColumn(_shared(raw, [None if v is None else repr(v) for v in raw]), [])
     keys = _keys(raw)
     if keys is None:
         values: list[object] = []
@@ -263,7 +274,7 @@ def read_columnwise(
     names: list[str] = []
     columns: list[list[object]] = []
     for i, spec in specs.items():
-        parsed = parse_column(spec, cells.column(i))
+        parsed = parse_column(spec, cells.column(i), ids=spec.name == cls.key_field)
         slow_rows.update(parsed.bad)
         names.append(spec.name)
         columns.append(parsed.values)
