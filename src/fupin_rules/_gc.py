@@ -30,6 +30,10 @@ def gc_paused() -> Iterator[None]:
             # unfreeze: two list splices). Left young, the first collection after the pause
             # walked every object made in it: 2 s at the end of a 100,000-household check
             # (measured). Cyclic garbage among them waits for the next full collection.
-            gc.freeze()
-            gc.unfreeze()
+            # Not when the process keeps objects frozen (gc.freeze(): the HTTP service freezes
+            # what it built at start-up, as servers that preload do): unfreeze would release
+            # them all into the collected generations, for every request that loads records.
+            if gc.get_freeze_count() == 0:
+                gc.freeze()
+                gc.unfreeze()
             gc.enable()

@@ -71,3 +71,21 @@ def test_what_was_made_in_the_pause_is_not_left_to_the_young_generation() -> Non
     assert gc.get_freeze_count() == 0  # nothing stays frozen
     gc.collect()
     assert gone() is None  # the cycle is still collected
+
+
+def test_objects_the_process_froze_stay_frozen() -> None:
+    """The HTTP service freezes what it built at start-up (gc.freeze()); a request that loads
+    records pauses the collector, and the pause must not unfreeze them (it did: every inline
+    decision released the start-up objects into the collected generations)."""
+    gc.collect()
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        assert frozen > 0
+        with gc_paused():
+            made = [[i] for i in range(1_000)]
+        assert gc.get_freeze_count() >= frozen
+        assert gc.isenabled()
+        del made
+    finally:
+        gc.unfreeze()
