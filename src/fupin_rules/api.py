@@ -23,7 +23,7 @@ from fupin_rules.engine.run import (
     UnitEngine,
     run_policy,
 )
-from fupin_rules.errors import EngineError, FupinRulesError
+from fupin_rules.errors import EngineError, FupinRulesError, did_you_mean
 from fupin_rules.findings.model import Finding, Outcome
 from fupin_rules.policy.discovery import resolve_policy
 from fupin_rules.policy.model import Policy, Rule
@@ -57,15 +57,8 @@ def _check_engine_name(name: str) -> None:
     if name not in _ENGINES:
         raise FupinRulesError(
             f"engine={name!r}: expected one of {', '.join(_ENGINES)}"
-            + _did_you_mean(name, _ENGINES)
+            + did_you_mean(name, _ENGINES, form=" (did you mean {!r}?)")
         )
-
-
-def _did_you_mean(name: str, choices: tuple[str, ...]) -> str:
-    import difflib
-
-    close = difflib.get_close_matches(str(name), choices, n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def get_engine(name: EngineName | str = "auto") -> UnitEngine:

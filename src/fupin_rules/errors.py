@@ -6,7 +6,7 @@ what was expected.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 __all__ = [
     "BatchOverflowError",
@@ -25,7 +25,30 @@ __all__ = [
     "RuleEvaluationError",
     "RunStoreError",
     "UnknownRuleError",
+    "closest",
+    "did_you_mean",
 ]
+
+
+def closest(word: object, choices: Iterable[object], cutoff: float = 0.6) -> str | None:
+    """The choice closest to ``word`` (``difflib``, compared as text), or None: the one lookup
+    behind every "did you mean" of the library."""
+    import difflib  # on demand: only an error message needs it
+
+    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=cutoff)
+    return close[0] if close else None
+
+
+def did_you_mean(
+    word: object,
+    choices: Iterable[object],
+    *,
+    cutoff: float = 0.6,
+    form: str = "; did you mean {!r}?",
+) -> str:
+    """``form`` filled with the closest choice (by default ``"; did you mean 'x'?"``), or ``""``."""
+    found = closest(word, choices, cutoff)
+    return "" if found is None else form.format(found)
 
 
 class FupinRulesError(Exception):

@@ -8,7 +8,6 @@ accepts and the expression checker knows. ``fupin-rules fields [ENTITY]`` prints
 
 from __future__ import annotations
 
-import difflib
 import enum
 from typing import Any
 
@@ -18,7 +17,7 @@ import attrs
 from fupin_rules.domain.entities import ENTITIES, EntityKind
 from fupin_rules.domain.enums import LABELS_ZH
 from fupin_rules.domain.schema import domain_schema
-from fupin_rules.errors import FupinRulesError
+from fupin_rules.errors import FupinRulesError, closest
 from fupin_rules.io.headers import (
     FieldKind,
     accepted_headers,
@@ -155,8 +154,8 @@ def find_entity(name: str) -> EntityKind:
     found = names.get(normalise(name))
     if found is not None:
         return found
-    close = difflib.get_close_matches(normalise(name), list(names), n=1, cutoff=0.5)
-    hint = f"; did you mean {names[close[0]].kind!r}?" if close else ""
+    close = closest(normalise(name), names, cutoff=0.5)
+    hint = f"; did you mean {names[close].kind!r}?" if close is not None else ""
     kinds = ", ".join(e.kind for e in ENTITIES)
     raise UnknownEntityError(f"unknown entity {name!r}{hint} (entities: {kinds})")
 

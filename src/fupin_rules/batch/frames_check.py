@@ -14,7 +14,6 @@ ended in a polars traceback.
 from __future__ import annotations
 
 import decimal
-import difflib
 import enum
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -23,7 +22,7 @@ import polars as pl
 
 from fupin_rules.domain.schema import ENTITY_RECORDS
 from fupin_rules.engine.context import TABLE_KIND
-from fupin_rules.errors import DataError
+from fupin_rules.errors import DataError, did_you_mean
 from fupin_rules.expr import BOOL, DATE, NUMBER, EnumType, Schema, Type
 
 __all__ = ["CONVERSION_ERRORS", "check_frames", "plain"]
@@ -44,8 +43,7 @@ CONVERSION_ERRORS = (
 
 
 def _hint(word: str, choices: Iterable[str]) -> str:
-    close = difflib.get_close_matches(word, list(choices), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+    return did_you_mean(word, choices, form=" (did you mean {!r}?)")
 
 
 def _rows(mask: pl.Series) -> str:

@@ -11,7 +11,6 @@ the verdict unknown rather than "none found".
 
 from __future__ import annotations
 
-import difflib
 import operator
 import reprlib
 from collections.abc import Iterable, Mapping, Sequence
@@ -37,7 +36,7 @@ from fupin_rules.domain.models import (
     Township,
     Village,
 )
-from fupin_rules.errors import DataError
+from fupin_rules.errors import DataError, did_you_mean
 
 __all__ = [
     "TABLES",
@@ -205,8 +204,7 @@ def _pydantic_issues(
         msg = err["msg"]
         if err["type"] == "extra_forbidden" and loc:
             cls = TABLES.get(table, County)
-            close = difflib.get_close_matches(loc, list(cls.model_fields), n=1)
-            msg = f"unknown field {loc!r}" + (f"; did you mean {close[0]!r}?" if close else "")
+            msg = f"unknown field {loc!r}" + did_you_mean(loc, cls.model_fields)
         elif "input" in err and err["type"] != "missing":
             msg = f"{msg} (got {short_repr(err['input'])})"
         issues.append(
@@ -398,8 +396,7 @@ def load_dataset(data: Mapping[str, Any], *, source: str = "<memory>") -> LoadRe
     rows_in = 0
     for key in data:
         if key != "county" and key not in TABLES:
-            close = difflib.get_close_matches(key, [*TABLES, "county"], n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
+            hint = did_you_mean(key, [*TABLES, "county"])
             issues.append(DataIssue(source, key, None, None, None, f"unknown table {key!r}{hint}"))
     raw_county = data.get("county")
     rows_in += 1

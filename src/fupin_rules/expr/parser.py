@@ -7,7 +7,6 @@ column of the offending text, so the message shows a caret under it.
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 from decimal import Decimal
 from fractions import Fraction
 from functools import cache
@@ -16,7 +15,7 @@ from importlib import resources
 import lark
 from lark import Token, Tree
 
-from fupin_rules.errors import ExpressionSyntaxError
+from fupin_rules.errors import ExpressionSyntaxError, closest, did_you_mean
 from fupin_rules.expr.ir import (
     AGGREGATES,
     CALLS,
@@ -310,8 +309,9 @@ class _Builder:
             if len(args) != CALLS[func]:
                 raise self.error(f"{func}() takes {CALLS[func]} argument(s), got {len(args)}", tree)
             return Call(func, tuple(self.build(a) for a in args), span=span)
-        close = difflib.get_close_matches(func, FUNCTIONS, n=1)
-        hint = f"; did you mean {close[0]}()?" if close else f"; known: {', '.join(FUNCTIONS)}"
+        hint = did_you_mean(func, FUNCTIONS, form="; did you mean {}()?") or (
+            f"; known: {', '.join(FUNCTIONS)}"
+        )
         raise self.error(f"unknown function {func}(){hint}", name_token)
 
     def aggregate(self, func: str, args: list[Tree[Token] | Token], tree: Tree[Token]) -> Expr:
@@ -377,10 +377,10 @@ class _Builder:
             name_token, value = arg.children
             name = str(name_token)
             if name != FILTER_KEYWORD:
-                close = difflib.get_close_matches(name, (FILTER_KEYWORD,), n=1, cutoff=0.5)
+                close = closest(name, (FILTER_KEYWORD,), cutoff=0.5)
                 hint = (
-                    f"; did you mean {close[0]}=?"
-                    if close and takes_filter
+                    f"; did you mean {close}=?"
+                    if close is not None and takes_filter
                     else (f"; the only named argument is {FILTER_KEYWORD}=" if takes_filter else "")
                 )
                 raise self.error(

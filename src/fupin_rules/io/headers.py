@@ -12,7 +12,6 @@ trailing unit in brackets (``个人年收入`` matches ``个人年收入(元)``)
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import enum
 import re
 import types
@@ -25,6 +24,7 @@ import attrs
 from fupin_rules.domain.entities import ENTITIES
 from fupin_rules.domain.enums import LABELS_ZH
 from fupin_rules.domain.models import Record
+from fupin_rules.errors import closest
 
 __all__ = [
     "RECORD_CLASSES",
@@ -214,10 +214,10 @@ def resolve_table(name: str) -> tuple[str | None, str | None]:
     key = normalise(name)
     if key in _TABLES_BY_NAME:
         return _TABLES_BY_NAME[key], None
-    close = difflib.get_close_matches(key, list(_TABLES_BY_NAME), n=1, cutoff=0.5)
+    close = closest(key, _TABLES_BY_NAME, cutoff=0.5)
     hint = None
-    if close:
-        table = _TABLES_BY_NAME[close[0]]
+    if close is not None:
+        table = _TABLES_BY_NAME[close]
         hint = f"did you mean {table!r} ({TABLE_TITLES_ZH[table]})?"
     return None, hint
 
@@ -259,10 +259,10 @@ def resolve_column(table: str, header: str) -> tuple[str | None, str | None]:
     key2 = normalise(_without_unit(unicodedata.normalize("NFKC", header).strip()))
     if key2 in lookup:
         return lookup[key2], None
-    close = difflib.get_close_matches(key, list(lookup), n=1, cutoff=0.5)
+    close = closest(key, lookup, cutoff=0.5)
     hint = None
-    if close:
-        field = lookup[close[0]]
+    if close is not None:
+        field = lookup[close]
         title = next(s.title for s in _SPECS[table] if s.name == field)
         hint = f"did you mean {title!r} ({field})?"
     return None, hint

@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from fupin_rules.errors import ExpressionError
+from fupin_rules.errors import did_you_mean as _did_you_mean
 from fupin_rules.expr import Expr, Schema, Type, check, parse
 from fupin_rules.policy._loader_values import _VarRaw
-from fupin_rules.policy._loader_yaml import _did_you_mean, _Problems, _Reader
+from fupin_rules.policy._loader_yaml import _Problems, _Reader
 from fupin_rules.policy.model import Catalogue, ClauseInfo, Parameter, Policy, Rule
 
 

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from fupin_rules.domain.dataset import TABLES, short_repr
+from fupin_rules.errors import did_you_mean as _did_you_mean
 from fupin_rules.policy._loader_base import _BuilderBase
 from fupin_rules.policy._loader_values import (
     _VERDICTS,
@@ -17,7 +18,7 @@ from fupin_rules.policy._loader_values import (
     _number,
     _plain,
 )
-from fupin_rules.policy._loader_yaml import _did_you_mean, _Reader
+from fupin_rules.policy._loader_yaml import _Reader
 from fupin_rules.policy.model import Case, Expectation
 
 

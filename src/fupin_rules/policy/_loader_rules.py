@@ -8,10 +8,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from fupin_rules.errors import did_you_mean as _did_you_mean
 from fupin_rules.expr import BOOL, NUMBER, Schema, Type
 from fupin_rules.policy._loader_base import _BuilderBase
 from fupin_rules.policy._loader_values import _ID, _KINDS, _STATUSES, _expr_text
-from fupin_rules.policy._loader_yaml import _did_you_mean, _Reader
+from fupin_rules.policy._loader_yaml import _Reader
 from fupin_rules.policy.model import Condition, Rule, Text
 
 

@@ -12,6 +12,7 @@ from typing import Any
 import attrs
 
 from fupin_rules.domain.dataset import short_repr
+from fupin_rules.errors import did_you_mean as _did_you_mean
 from fupin_rules.expr import BOOL, DATE, NUMBER, ListType, Type
 from fupin_rules.policy._loader_base import _BuilderBase
 from fupin_rules.policy._loader_values import (
@@ -24,7 +25,7 @@ from fupin_rules.policy._loader_values import (
     _not_a_number,
     _number,
 )
-from fupin_rules.policy._loader_yaml import _did_you_mean, _Reader
+from fupin_rules.policy._loader_yaml import _Reader
 from fupin_rules.policy.model import Catalogue, CatalogueItem, Parameter, ParameterValue
 
 

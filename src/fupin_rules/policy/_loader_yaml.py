@@ -6,7 +6,6 @@ Moved unchanged out of :mod:`fupin_rules.policy.loader`, which puts the parts to
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import re
 import warnings
 from collections.abc import Callable, Mapping
@@ -18,6 +17,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, ReusedAnchorWarning, YAMLError
 
 from fupin_rules.domain.dataset import short_repr
+from fupin_rules.errors import did_you_mean as _did_you_mean
 from fupin_rules.policy._limits import MAX_NUMBER_DIGITS
 from fupin_rules.policy.model import Text
 
@@ -64,11 +64,6 @@ class _Problems:
 #: a problem's message is cut in the middle beyond this length: messages quote the author's
 #: values, and a hostile file can hold megabytes in one (the YAML fuzzer found 20 KB ones)
 _MAX_PROBLEM_CHARS = 2000
-
-
-def _did_you_mean(word: str, choices: Any) -> str:
-    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1)
-    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 class _Reader:

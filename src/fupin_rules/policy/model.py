@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 import attrs
 
-from fupin_rules.errors import UnknownRuleError
+from fupin_rules.errors import UnknownRuleError, did_you_mean
 from fupin_rules.expr import UNKNOWN, Expr, Schema, Type
 
 __all__ = [
@@ -282,10 +282,9 @@ class Policy:
         for r in self.rules:
             if r.id == rule_id:
                 return r
-        import difflib
-
-        close = difflib.get_close_matches(rule_id, [r.id for r in self.rules], n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else "; `fupin-rules coverage` lists them"
+        hint = did_you_mean(rule_id, [r.id for r in self.rules]) or (
+            "; `fupin-rules coverage` lists them"
+        )
         raise UnknownRuleError(f"no rule {rule_id!r} in {self.ref}{hint}")
 
     @property

@@ -7,13 +7,13 @@ how to fix it (did-you-mean in the detail). Bad input is always a 4xx; a 5xx mea
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from pydantic import BaseModel, Field
 
 from fupin_rules.domain.dataset import DataIssue
+from fupin_rules.errors import did_you_mean
 
 __all__ = [
     "PROBLEM_MEDIA_TYPE",
@@ -82,12 +82,6 @@ class Problem(Exception):
             instance=instance,
             errors=self.errors,
         ).model_dump(mode="json", exclude_none=False)
-
-
-def did_you_mean(word: str, choices: Iterable[str]) -> str:
-    """``"; did you mean 'x'?"`` for the closest choice, or ``""``."""
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 def issue_errors(issues: Iterable[DataIssue], *, limit: int = 200) -> list[FieldError]:
